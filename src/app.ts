@@ -1,0 +1,201 @@
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { createAuditRepository } from './hub/audit/repository.js';
+import { auditRoutes } from './hub/audit/routes.js';
+import { type AuditService, createAuditService } from './hub/audit/service.js';
+import { authPlugin } from './hub/auth/plugin.js';
+import { authRoutes } from './hub/auth/routes.js';
+import { type AuthService, createAuthService } from './hub/auth/service.js';
+import { createKeyRepository, createSessionRepository } from './hub/keys/repository.js';
+import { keyRoutes } from './hub/keys/routes.js';
+import { createKeyService, type KeyService } from './hub/keys/service.js';
+import { type SettingsReader, securitySettings } from './hub/settings/registry.js';
+import { createUserRepository } from './hub/users/repository.js';
+import { userRoutes } from './hub/users/routes.js';
+import { createUserService, type UserService } from './hub/users/service.js';
+import { deriveKey } from './platform/crypto/keys.js';
+import type { Database } from './platform/db/client.js';
+import { createEventBus, type EventBus } from './platform/events/bus.js';
+import { registerErrorHandling } from './platform/http/error-handler.js';
+import { registerHostGuard } from './platform/http/host-guard.js';
+
+export interface AppDeps {
+  database: Database;
+  logger: Logger;
+  /** 32-byte master secret (see platform/crypto/keys.ts). */
+  masterKey: Buffer;
+  /** Shared with other nodes when POLAR_REDIS_URL is set. */
+  redis?: Redis | undefined;
+  bus?: EventBus;
+  now?: () => Date;
+  /** Initial values over the defaults, by `scope/section` (tests raise limits this way). */
+  settingsOverrides?: Record<string, Record<string, unknown>>;
+}
+
+export interface Services {
+  bus: EventBus;
+  audit: AuditService;
+  auth: AuthService;
+  users: UserService;
+  keys: KeyService;
+  settings: SettingsReader;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Composes every module into one Fastify instance; does not listen. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: (() => {
+      let n = 0;
+      const prefix = Math.random().toString(36).slice(2, 8);
+      return () => `${prefix}-${(++n).toString(36)}`;
+    })(),
+    routerOptions: { maxParamLength: 500 },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    const incoming = request.headers['x-request-id'];
+    if (typeof incoming === 'string' && !REQUEST_ID_RE.test(incoming)) {
+      (request as { id: string }).id = `${Math.random().toString(36).slice(2, 10)}`;
+    }
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  const db = deps.database.db;
+  const bus = deps.bus ?? createEventBus(db);
+  const audit = createAuditService({ repo: createAuditRepository(db), bus, log: deps.logger });
+  const userRepo = createUserRepository(db);
+  const sessionRepo = createSessionRepository(db);
+  const keyRepo = createKeyRepository(db);
+  const overrides = deps.settingsOverrides ?? {};
+  const settings: SettingsReader = {
+    get: (def) => def.schema.parse(overrides[`${def.scope}/${def.section}`] ?? {}),
+  };
+  const auth = createAuthService({
+    users: userRepo,
+    sessions: sessionRepo,
+    keys: keyRepo,
+    audit,
+    sessionTtlMs: () => settings.get(securitySettings).session_ttl_hours * 3_600_000,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const users = createUserService({ users: userRepo, sessions: sessionRepo, keys: keyRepo, audit, bus });
+  const keys = createKeyService({ keys: keyRepo, audit, bus, ...(deps.now ? { now: deps.now } : {}) });
+  const services: Services = { bus, audit, auth, users, keys, settings };
+  app.decorate('services', services);
+
+  await app.register(helmet, {
+    // Swagger UI and Studio load their own scripts and styles only.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+  registerHostGuard(app, {
+    boundHost: config.host,
+    allowedHosts: config.allowedHosts,
+    allowedOrigins: config.allowedOrigins,
+  });
+  await app.register(cookie);
+  const csrfKey = deriveKey(deps.masterKey, 'csrf');
+  await app.register(authPlugin, {
+    auth,
+    csrfKey,
+    metricsToken: config.metricsToken,
+    publicPrefixes: ['/docs'],
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    hook: 'preParsing',
+    max: () => settings.get(securitySettings).api_per_minute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => {
+      const p = request.principal;
+      if (p?.keyId) return `key:${p.keyId}`;
+      if (p) return `user:${p.userId}`;
+      return `ip:${request.ip}`;
+    },
+    ...(deps.redis ? { redis: deps.redis, nameSpace: 'polar:rl:api:' } : {}),
+    errorResponseBuilder: (_request, ctx) => {
+      const err = new Error(
+        `Rate limit exceeded: ${ctx.max} requests per minute; retry in ${ctx.after}`,
+      ) as Error & {
+        statusCode: number;
+      };
+      err.statusCode = 429;
+      return err;
+    },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Polar API',
+        version: '0.1.0',
+        description:
+          'Self-hosted platform for the whole life of AI models. Authenticate with `Authorization: Bearer <token>` (session token or `pk_...` API key).',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes, {
+        auth,
+        csrfKey,
+        cookieSecure: config.cookieSecure,
+        loginPerMinute: () => settings.get(securitySettings).login_per_minute,
+        users,
+      });
+      await api.register(userRoutes, { users });
+      await api.register(keyRoutes, { keys });
+      await api.register(auditRoutes, { audit });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  return app;
+}

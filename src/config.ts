@@ -1,0 +1,132 @@
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Every POLAR_* variable, parsed once at start. Only this file reads `process.env`.
+ * Each entry says why it exists; a bad value fails start with a message naming the variable.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+const envSchema = z.object({
+  /** Where the embedded database, logs, secrets and artifacts live. */
+  POLAR_DATA_DIR: z.string().default(join(homedir(), '.polar')),
+  /** Interface to bind; loopback by default so a fresh install is not exposed to the network. */
+  POLAR_HOST: z.string().min(1).default('127.0.0.1'),
+  /** HTTP port. */
+  POLAR_PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  /** postgres://… to use PostgreSQL instead of the embedded PGlite database. */
+  POLAR_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  /** redis://… to share rate limits and events between nodes (and, later, dispatch jobs). */
+  POLAR_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  /** Password of the first admin; when unset a random one is generated and printed once. */
+  POLAR_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  /** Username of the first admin. */
+  POLAR_ADMIN_USERNAME: z.string().min(1).default('admin'),
+  /** 32-byte key (hex or base64) that encrypts secrets at rest; generated into the data dir when unset. */
+  POLAR_SECRET_KEY: z.string().optional(),
+  /** Extra Host header values accepted (comma-separated) besides the bound host, localhost and 127.0.0.1. */
+  POLAR_ALLOWED_HOSTS: csv.default([]),
+  /** Extra browser origins allowed to call the API with cookies (comma-separated, e.g. https://polar.example). */
+  POLAR_ALLOWED_ORIGINS: csv.default([]),
+  /** Largest JSON body accepted, in bytes. */
+  POLAR_BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  /** Token that may scrape /metrics without an admin login (for Prometheus). */
+  POLAR_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Log level for the console and the log files. */
+  POLAR_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Write rotating JSON log files under <data dir>/logs as well as to stdout. */
+  POLAR_LOG_FILES: bool.default(true),
+  /** Mark the session cookie Secure (set when Polar is served over HTTPS, e.g. behind a TLS proxy). */
+  POLAR_COOKIE_SECURE: bool.default(false),
+  /** Trust X-Forwarded-* from a reverse proxy (needed for client IPs behind nginx). */
+  POLAR_TRUST_PROXY: bool.default(false),
+  /** Where `polar` CLI commands send requests (the node's URL). */
+  POLAR_URL: z.string().url().optional(),
+  /** API token for CLI commands (overrides the one saved by `polar login`). */
+  POLAR_TOKEN: z.string().optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly adminUsername: string;
+  readonly adminPassword: string | undefined;
+  readonly secretKey: string | undefined;
+  readonly allowedHosts: readonly string[];
+  readonly allowedOrigins: readonly string[];
+  readonly bodyLimit: number;
+  readonly metricsToken: string | undefined;
+  readonly logLevel: Env['POLAR_LOG_LEVEL'];
+  readonly logFiles: boolean;
+  readonly cookieSecure: boolean;
+  readonly trustProxy: boolean;
+  readonly url: string | undefined;
+  readonly token: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment into a frozen Config; throws ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const picked = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k.startsWith('POLAR_') && v !== undefined && v !== ''),
+  );
+  const parsed = envSchema.safeParse(picked);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const dataDir = isAbsolute(e.POLAR_DATA_DIR) ? e.POLAR_DATA_DIR : resolve(e.POLAR_DATA_DIR);
+  return Object.freeze({
+    dataDir,
+    host: e.POLAR_HOST,
+    port: e.POLAR_PORT,
+    databaseUrl: e.POLAR_DATABASE_URL,
+    redisUrl: e.POLAR_REDIS_URL,
+    adminUsername: e.POLAR_ADMIN_USERNAME,
+    adminPassword: e.POLAR_ADMIN_PASSWORD,
+    secretKey: e.POLAR_SECRET_KEY,
+    allowedHosts: Object.freeze([...e.POLAR_ALLOWED_HOSTS]),
+    allowedOrigins: Object.freeze([...e.POLAR_ALLOWED_ORIGINS]),
+    bodyLimit: e.POLAR_BODY_LIMIT,
+    metricsToken: e.POLAR_METRICS_TOKEN,
+    logLevel: e.POLAR_LOG_LEVEL,
+    logFiles: e.POLAR_LOG_FILES,
+    cookieSecure: e.POLAR_COOKIE_SECURE,
+    trustProxy: e.POLAR_TRUST_PROXY,
+    url: e.POLAR_URL,
+    token: e.POLAR_TOKEN,
+    ...overrides,
+  });
+}
+
+/** The variables with their one-line reasons, for `polar serve --help` and the README. */
+export const configDocs = envSchema.shape;

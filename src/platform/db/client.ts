@@ -1,0 +1,103 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
+import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import pg from 'pg';
+
+/** Both drivers share Drizzle's pg-core API; repositories only see this type. */
+export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
+
+export interface Database {
+  readonly db: Db;
+  readonly kind: 'pglite' | 'postgres';
+  /** Applies pending migrations (idempotent). */
+  migrate(): Promise<void>;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  /** Number of applied migrations, and how many ship with this build. */
+  migrationStatus(): Promise<{ applied: number; expected: number }>;
+  close(): Promise<void>;
+}
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations', import.meta.url));
+
+async function expectedMigrations(): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const journal = JSON.parse(await readFile(join(MIGRATIONS_DIR, 'meta', '_journal.json'), 'utf8')) as {
+    entries: unknown[];
+  };
+  return journal.entries.length;
+}
+
+function common(db: Db, kind: Database['kind'], doMigrate: () => Promise<void>, close: () => Promise<void>) {
+  return {
+    db,
+    kind,
+    migrate: doMigrate,
+    async ping() {
+      try {
+        await db.execute(sql`select 1`);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async migrationStatus() {
+      const expected = await expectedMigrations();
+      try {
+        const res = await db.execute(sql`select count(*)::int as n from drizzle.__drizzle_migrations`);
+        const row = (res as unknown as { rows: { n: number }[] }).rows[0];
+        return { applied: row?.n ?? 0, expected };
+      } catch {
+        return { applied: 0, expected };
+      }
+    },
+    close,
+  } satisfies Database;
+}
+
+/** Opens PGlite in `dir` (created if missing), or in memory when dir is undefined. */
+export async function openPglite(
+  dir: string | undefined,
+  opts: { loadDataDir?: Blob } = {},
+): Promise<Database> {
+  if (dir) mkdirSync(dir, { recursive: true });
+  const client = await PGlite.create(dir, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {});
+  const db = drizzlePglite(client);
+  return {
+    ...common(
+      db as unknown as Db,
+      'pglite',
+      () => migratePglite(db, { migrationsFolder: MIGRATIONS_DIR }),
+      () => client.close(),
+    ),
+    pglite: client,
+  } as Database & { pglite: PGlite };
+}
+
+export async function openPostgres(url: string, poolSize = 10): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  // A dropped idle connection must not crash the node; the pool replaces it.
+  pool.on('error', () => {});
+  const db = drizzleNodePg(pool);
+  return common(
+    db as unknown as Db,
+    'postgres',
+    () => migrateNodePg(db, { migrationsFolder: MIGRATIONS_DIR }),
+    () => pool.end(),
+  );
+}
+
+export async function openDatabase(opts: {
+  databaseUrl: string | undefined;
+  dataDir: string;
+}): Promise<Database> {
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl);
+  return openPglite(join(opts.dataDir, 'db'));
+}
