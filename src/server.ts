@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { buildApp } from './app.js';
+import { type AppDeps, buildApp } from './app.js';
 import type { Config } from './config.js';
 import { loadMasterKey } from './platform/crypto/keys.js';
 import { type Database, openDatabase } from './platform/db/client.js';
@@ -18,8 +18,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Opens storage, migrates, composes the app, creates the first admin, and listens. */
-export async function startServer(config: Config): Promise<RunningServer> {
+/**
+ * Opens storage, migrates, composes the app, creates the first admin, and listens. `extra` seeds
+ * initial settings (the benchmark raises the API rate limit this way).
+ */
+export async function startServer(
+  config: Config,
+  extra: Pick<AppDeps, 'settingsOverrides'> = {},
+): Promise<RunningServer> {
   const logger = await createLogger({
     level: config.logLevel,
     logDir: config.logFiles ? join(config.dataDir, 'logs') : undefined,
@@ -31,7 +37,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     : undefined;
   redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const masterKey = loadMasterKey({ secretKey: config.secretKey, dataDir: config.dataDir });
-  const app = await buildApp(config, { database, logger, masterKey, redis });
+  const app = await buildApp(config, { ...extra, database, logger, masterKey, redis });
   const initialAdmin = await app.services.auth.bootstrapAdmin({
     username: config.adminUsername,
     password: config.adminPassword,
