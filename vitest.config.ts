@@ -19,7 +19,7 @@ export default defineConfig({
               extends: true as const,
               test: {
                 name: 'postgres',
-                include: ['src/**/*.db.test.ts', 'src/**/*.http.test.ts'],
+                include: ['src/**/*.db.test.ts', 'src/**/*.http.test.ts', 'test/**/*.http.test.ts'],
                 env: { POLAR_TEST_DB: 'postgres' },
               },
             },

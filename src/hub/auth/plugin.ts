@@ -19,6 +19,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
   }
+  interface FastifyInstance {
+    /** Every route with what it requires, for the docs and the route × role test sweep. */
+    routeAuth: { method: string; url: string; auth: RouteAuth; websocket: boolean }[];
+  }
   interface FastifyRequest {
     principal: Principal | null;
     /** How the principal authenticated on this request. */
@@ -70,13 +74,24 @@ async function plugin(app: FastifyInstance, opts: AuthPluginOptions) {
     return { principal: this.principal, requestId: String(this.id), ip: this.ip };
   });
 
+  const routeAuth: FastifyInstance['routeAuth'] = [];
+  app.decorate('routeAuth', routeAuth);
   app.addHook('onRoute', (route) => {
-    if (route.config?.auth) return;
-    if (publicPrefixes.some((p) => route.url.startsWith(p))) {
+    if (!route.config?.auth) {
+      if (!publicPrefixes.some((p) => route.url.startsWith(p))) {
+        throw new Error(`Route ${route.method} ${route.url} does not declare config.auth`);
+      }
       route.config = { ...(route.config ?? {}), auth: 'public' };
-      return;
     }
-    throw new Error(`Route ${route.method} ${route.url} does not declare config.auth`);
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    for (const method of methods) {
+      routeAuth.push({
+        method,
+        url: route.url,
+        auth: route.config.auth as RouteAuth,
+        websocket: Boolean(route.websocket),
+      });
+    }
   });
 
   app.addHook('onRequest', async (request: FastifyRequest, _reply: FastifyReply) => {
