@@ -23,7 +23,16 @@ import { type AuthService, createAuthService } from './hub/auth/service.js';
 import { createKeyRepository, createSessionRepository } from './hub/keys/repository.js';
 import { keyRoutes } from './hub/keys/routes.js';
 import { createKeyService, type KeyService } from './hub/keys/service.js';
-import { type SettingsReader, securitySettings } from './hub/settings/registry.js';
+import {
+  createSettingsRegistry,
+  HUB_SECTIONS,
+  loggingSettings,
+  type SectionDef,
+  securitySettings,
+} from './hub/settings/registry.js';
+import { createSettingsRepository } from './hub/settings/repository.js';
+import { settingsRoutes } from './hub/settings/routes.js';
+import { createSettingsService, type SettingsService } from './hub/settings/service.js';
 import { createUserRepository } from './hub/users/repository.js';
 import { userRoutes } from './hub/users/routes.js';
 import { createUserService, type UserService } from './hub/users/service.js';
@@ -44,6 +53,8 @@ export interface AppDeps {
   now?: () => Date;
   /** Initial values over the defaults, by `scope/section` (tests raise limits this way). */
   settingsOverrides?: Record<string, Record<string, unknown>>;
+  /** Settings sections of components composed outside this file (plugins, tests). */
+  settingsSections?: readonly SectionDef[];
 }
 
 export interface Services {
@@ -52,7 +63,7 @@ export interface Services {
   auth: AuthService;
   users: UserService;
   keys: KeyService;
-  settings: SettingsReader;
+  settings: SettingsService;
 }
 
 declare module 'fastify' {
@@ -96,10 +107,23 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const userRepo = createUserRepository(db);
   const sessionRepo = createSessionRepository(db);
   const keyRepo = createKeyRepository(db);
-  const overrides = deps.settingsOverrides ?? {};
-  const settings: SettingsReader = {
-    get: (def) => def.schema.parse(overrides[`${def.scope}/${def.section}`] ?? {}),
+  const settings = await createSettingsService({
+    registry: createSettingsRegistry([...HUB_SECTIONS, ...(deps.settingsSections ?? [])]),
+    repo: createSettingsRepository(db),
+    audit,
+    bus,
+    log: deps.logger,
+    key: deriveKey(deps.masterKey, 'settings'),
+    base: deps.settingsOverrides ?? {},
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  app.addHook('onClose', async () => settings.close());
+  // POLAR_LOG_LEVEL sets the level at start; once an admin saves logging/general, that level rules.
+  const applyLogLevel = () => {
+    deps.logger.level = settings.get(loggingSettings).level;
   };
+  if (settings.version(loggingSettings) > 0) applyLogLevel();
+  settings.onChange(loggingSettings, applyLogLevel);
   const auth = createAuthService({
     users: userRepo,
     sessions: sessionRepo,
@@ -193,6 +217,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(userRoutes, { users });
       await api.register(keyRoutes, { keys });
       await api.register(auditRoutes, { audit });
+      await api.register(settingsRoutes, { settings });
     },
     { prefix: '/api/v1' },
   );
