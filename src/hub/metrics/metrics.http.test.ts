@@ -73,12 +73,7 @@ describe('GET /metrics', () => {
 
   it('lets the metrics token scrape, and nothing else', async () => {
     expect(await scrape(METRICS_TOKEN)).toContain('polar_http_requests_total');
-    for (const url of [
-      '/api/v1/users',
-      '/api/v1/admin/system-status',
-      '/health/detailed',
-      '/api/v1/audit',
-    ]) {
+    for (const url of ['/api/v1/users', '/api/v1/admin/system-status', '/health/detailed', '/api/v1/audit']) {
       const res = await t.as(METRICS_TOKEN, { method: 'GET', url });
       expect(res.statusCode, url).toBe(403);
     }
