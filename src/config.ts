@@ -64,6 +64,8 @@ const envSchema = z.object({
   POLAR_URL: z.string().url().optional(),
   /** API token for CLI commands (overrides the one saved by `polar login`). */
   POLAR_TOKEN: z.string().optional(),
+  /** Where the CLI keeps its saved login (credentials.json, 0600) and shell history. */
+  POLAR_CONFIG_DIR: z.string().default(join(homedir(), '.config', 'polar')),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -87,10 +89,16 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly url: string | undefined;
   readonly token: string | undefined;
+  readonly configDir: string;
 }
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+}
+
+function invalid(error: z.ZodError): ConfigError {
+  const lines = error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+  return new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
 }
 
 /** Parses the environment into a frozen Config; throws ConfigError naming each bad variable. */
@@ -99,10 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     Object.entries(env).filter(([k, v]) => k.startsWith('POLAR_') && v !== undefined && v !== ''),
   );
   const parsed = envSchema.safeParse(picked);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
+  if (!parsed.success) throw invalid(parsed.error);
   const e = parsed.data;
   const dataDir = isAbsolute(e.POLAR_DATA_DIR) ? e.POLAR_DATA_DIR : resolve(e.POLAR_DATA_DIR);
   return Object.freeze({
@@ -124,8 +129,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     trustProxy: e.POLAR_TRUST_PROXY,
     url: e.POLAR_URL,
     token: e.POLAR_TOKEN,
+    configDir: resolve(e.POLAR_CONFIG_DIR),
     ...overrides,
   });
+}
+
+/** What CLI client commands need: only their variables are parsed, so a server-only one cannot break them. */
+export type CliConfig = Pick<Config, 'url' | 'token' | 'configDir'>;
+
+const cliEnvSchema = envSchema.pick({ POLAR_URL: true, POLAR_TOKEN: true, POLAR_CONFIG_DIR: true });
+
+/** Parses the CLI's variables; throws ConfigError naming each bad one. */
+export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
+  const picked = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in cliEnvSchema.shape && v !== undefined && v !== ''),
+  );
+  const parsed = cliEnvSchema.safeParse(picked);
+  if (!parsed.success) throw invalid(parsed.error);
+  const e = parsed.data;
+  return Object.freeze({ url: e.POLAR_URL, token: e.POLAR_TOKEN, configDir: resolve(e.POLAR_CONFIG_DIR) });
 }
 
 /** The variables with their one-line reasons, for `polar serve --help` and the README. */

@@ -1,13 +1,25 @@
-import { Command } from 'commander';
-import { registerServe } from './serve.js';
+import { ConfigError, loadCliConfig } from '../config.js';
+import { EXIT } from './errors.js';
+import { stdinPrompter } from './lines.js';
+import { runCli } from './program.js';
 
-const program = new Command();
-program
-  .name('polar')
-  .description('Polar: self-hosted platform for the whole life of AI models')
-  .version('0.1.0')
-  .showHelpAfterError();
+let config: ReturnType<typeof loadCliConfig>;
+try {
+  config = loadCliConfig();
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(EXIT.usage);
+}
 
-registerServe(program);
-
-await program.parseAsync(process.argv);
+const prompter = stdinPrompter();
+const code = await runCli(process.argv.slice(2), {
+  config,
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+  prompter,
+});
+// Standard input is opened only when a command asked something; release it so the process can end.
+prompter.close();
+// Not process.exit(): `serve` keeps running after its command returns, and pending output drains.
+process.exitCode = code;

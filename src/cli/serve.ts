@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
-import { startServer } from '../server.js';
 
 export function registerServe(program: Command) {
   program
@@ -26,6 +25,8 @@ export function registerServe(program: Command) {
         }
         throw err;
       }
+      // Loaded here, not at the top: client commands should not pay for the server's modules.
+      const { startServer } = await import('../server.js');
       const server = await startServer(config);
       const ms = Math.round(performance.now() - started);
       const db = config.databaseUrl ? 'PostgreSQL' : `embedded (${config.dataDir})`;
