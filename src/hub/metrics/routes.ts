@@ -10,7 +10,12 @@ export const metricsRoutes: FastifyPluginAsyncZod<{ metrics: Metrics }> = async 
       schema: {
         tags: ['metrics'],
         summary: 'Prometheus metrics in text exposition format (admin, or the POLAR_METRICS_TOKEN bearer)',
-        response: { 200: z.string() },
+        response: {
+          200: {
+            description: 'Prometheus text exposition format 0.0.4',
+            content: { 'text/plain': { schema: z.string() } },
+          },
+        },
       },
     },
     async (_request, reply) =>
