@@ -39,9 +39,8 @@ export function tree(value: unknown, indent = 0): string {
     if (entries.length === 0) return `${pad}{}`;
     return entries
       .map(([k, v]) => {
-        if (isScalar(v) || (Array.isArray(v) && v.every(isScalar))) {
-          return `${pad}${k}: ${Array.isArray(v) ? tree(v).trim() || '[]' : scalar(v)}`;
-        }
+        if (isScalar(v)) return `${pad}${k}: ${scalar(v)}`;
+        if (Array.isArray(v) && v.every(isScalar)) return `${pad}${k}: ${tree(v)}`;
         return `${pad}${k}:\n${tree(v, indent + 2)}`;
       })
       .join('\n');
