@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type EventBus, INTERNAL_TOPIC } from '../../platform/events/bus.js';
 import type { AuditService } from '../audit/service.js';
 import type { KeyRepository, SessionRepository } from '../keys/repository.js';
 import type { UserRepository, UserRow } from '../users/repository.js';
@@ -24,6 +25,11 @@ export interface AuthDeps {
   sessions: SessionRepository;
   keys: KeyRepository;
   audit: AuditService;
+  /**
+   * Tells every node which sessions ended, so sockets opened with them close too. buildApp always
+   * passes it; tests of login alone may leave it out.
+   */
+  bus?: EventBus;
   /** Session lifetime, read at each login so a settings change applies to new sessions at once. */
   sessionTtlMs: () => number;
   now?: () => Date;
@@ -45,6 +51,14 @@ export function createAuthService(deps: AuthDeps) {
     if (touched.size > 10_000) touched.clear();
     touched.set(id, t);
     return true;
+  };
+
+  const sessionsEnded = async (userId: string, sessionIds: string[], reason: string) => {
+    await deps.bus?.publish({
+      topic: INTERNAL_TOPIC,
+      type: 'principal.revoked',
+      data: { user_id: userId, session_ids: sessionIds, key_ids: [], reason },
+    });
   };
 
   const activeUser = async (userId: string): Promise<UserRow> => {
@@ -103,7 +117,10 @@ export function createAuthService(deps: AuthDeps) {
 
     async logout(ctx: RequestContext): Promise<void> {
       const p = ctx.principal;
-      if (p?.sessionId) await deps.sessions.delete(p.sessionId);
+      if (p?.sessionId) {
+        await deps.sessions.delete(p.sessionId);
+        await sessionsEnded(p.userId, [p.sessionId], 'logout');
+      }
       await deps.audit.record(ctx, { action: 'auth.logout', targetType: 'user', targetId: p?.userId ?? '' });
     },
 
@@ -173,6 +190,7 @@ export function createAuthService(deps: AuthDeps) {
         mustChangePassword: false,
       });
       const ended = await deps.sessions.deleteAllOf(user.id, p.sessionId);
+      if (ended.length > 0) await sessionsEnded(user.id, ended, 'password_changed');
       await deps.audit.record(ctx, {
         action: 'auth.password_change',
         targetType: 'user',

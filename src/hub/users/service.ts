@@ -34,6 +34,15 @@ export function createUserService(deps: {
     return { sessions_ended: sessions.length, keys_revoked: keys.length };
   };
 
+  /** Tells subscribers of the 'users' topic; carries who, never password data. */
+  const announce = async (type: string, u: { id: string; username: string; role: string; disabled: boolean }) => {
+    await deps.bus.publish({
+      topic: 'users',
+      type,
+      data: { id: u.id, username: u.username, role: u.role, disabled: u.disabled },
+    });
+  };
+
   const ensureNotLastAdmin = async () => {
     if ((await deps.users.countActiveAdmins()) <= 1) {
       throw new ConflictError('This would leave Polar without an active admin', 'last_admin');
@@ -56,6 +65,7 @@ export function createUserService(deps: {
           targetId: row.id,
           details: { username: row.username, role: row.role },
         });
+        await announce('user.created', row);
         return toUserView(row);
       } catch (err) {
         if (isUniqueViolation(err))
@@ -144,6 +154,7 @@ export function createUserService(deps: {
         targetId: id,
         details: { changes, ...(cut ?? {}) },
       });
+      await announce('user.updated', updated);
       return toUserView(updated);
     },
 
@@ -161,6 +172,7 @@ export function createUserService(deps: {
         targetId: id,
         details: { username: user.username },
       });
+      await announce('user.deleted', user);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { and, asc, gt, inArray, lt } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, lt, min, or, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 import { events } from '../db/tables.js';
 
@@ -28,7 +28,13 @@ export type EventListener = (event: PolarEvent) => void;
 export interface EventBus {
   publish(input: PublishInput): Promise<PolarEvent>;
   subscribe(listener: EventListener): () => void;
-  since(lastId: number, topics: readonly string[], limit: number): Promise<PolarEvent[]>;
+  /**
+   * Stored events after `lastId` on `topics`, oldest first. With `forUser`, only events that user may
+   * see (no user_id, or theirs); without it, every event.
+   */
+  since(lastId: number, topics: readonly string[], limit: number, forUser?: string): Promise<PolarEvent[]>;
+  /** Id of the oldest stored event (null when none): a resume point below it may have lost events. */
+  oldestId(): Promise<number | null>;
   prune(olderThan: Date): Promise<number>;
   close(): Promise<void>;
 }
@@ -91,12 +97,14 @@ export function createEventBus(db: Db, fanout?: Fanout): EventBus {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    async since(lastId, topics, limit) {
+    async since(lastId, topics, limit, forUser) {
       if (topics.length === 0) return [];
+      const where: (SQL | undefined)[] = [gt(events.id, lastId), inArray(events.topic, [...topics])];
+      if (forUser !== undefined) where.push(or(isNull(events.userId), eq(events.userId, forUser)));
       const rows = await db
         .select()
         .from(events)
-        .where(and(gt(events.id, lastId), inArray(events.topic, [...topics])))
+        .where(and(...where))
         .orderBy(asc(events.id))
         .limit(limit);
       return rows.map((r) => ({
@@ -107,6 +115,10 @@ export function createEventBus(db: Db, fanout?: Fanout): EventBus {
         data: r.data,
         at: r.at.toISOString(),
       }));
+    },
+    async oldestId() {
+      const [row] = await db.select({ id: min(events.id) }).from(events);
+      return row?.id ?? null;
     },
     async prune(olderThan) {
       const res = await db.delete(events).where(lt(events.at, olderThan)).returning({ id: events.id });
