@@ -3,7 +3,6 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
@@ -15,18 +14,26 @@ import {
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { createMaintenanceHooks, type MaintenanceHooks } from './hub/admin/maintenance.js';
+import { createSystemStateRepository } from './hub/admin/repository.js';
+import { adminRoutes } from './hub/admin/routes.js';
+import { createAdminService } from './hub/admin/service.js';
 import { createAuditRepository } from './hub/audit/repository.js';
 import { auditRoutes } from './hub/audit/routes.js';
 import { type AuditService, createAuditService } from './hub/audit/service.js';
 import { authPlugin } from './hub/auth/plugin.js';
 import { authRoutes } from './hub/auth/routes.js';
 import { type AuthService, createAuthService } from './hub/auth/service.js';
-import { startEventPruning } from './hub/events/retention.js';
-import { eventRoutes } from './hub/events/routes.js';
-import { createEventStream, type EventStream, type EventStreamOptions } from './hub/events/service.js';
+import { registerHubChecks } from './hub/health/checks.js';
+import { createHealthRegistry, type HealthRegistry } from './hub/health/registry.js';
+import { healthRoutes } from './hub/health/routes.js';
+import { createHealthService } from './hub/health/service.js';
 import { createKeyRepository, createSessionRepository } from './hub/keys/repository.js';
 import { keyRoutes } from './hub/keys/routes.js';
 import { createKeyService, type KeyService } from './hub/keys/service.js';
+import { createMetrics, type Metrics, registerHttpMetrics } from './hub/metrics/metrics.js';
+import { createMetricsRepository } from './hub/metrics/repository.js';
+import { metricsRoutes } from './hub/metrics/routes.js';
 import {
   createSettingsRegistry,
   HUB_SECTIONS,
@@ -43,7 +50,6 @@ import { createUserService, type UserService } from './hub/users/service.js';
 import { deriveKey } from './platform/crypto/keys.js';
 import type { Database } from './platform/db/client.js';
 import { createEventBus, type EventBus } from './platform/events/bus.js';
-import { createRedisFanout } from './platform/events/redis-fanout.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { registerHostGuard } from './platform/http/host-guard.js';
 
@@ -54,12 +60,7 @@ export interface AppDeps {
   masterKey: Buffer;
   /** Shared with other nodes when POLAR_REDIS_URL is set. */
   redis?: Redis | undefined;
-  /** Defaults to a bus over the database, fanned out through `redis` when given. */
   bus?: EventBus;
-  /** Limits of the /ws stream (tests shorten the heartbeat and buffers). */
-  eventStream?: Partial<EventStreamOptions>;
-  /** Redis channel the nodes of one deployment share (tests isolate concurrent clusters with it). */
-  eventChannel?: string;
   now?: () => Date;
   /** Initial values over the defaults, by `scope/section` (tests raise limits this way). */
   settingsOverrides?: Record<string, Record<string, unknown>>;
@@ -69,12 +70,17 @@ export interface AppDeps {
 
 export interface Services {
   bus: EventBus;
-  events: EventStream;
   audit: AuditService;
   auth: AuthService;
   users: UserService;
   keys: KeyService;
   settings: SettingsService;
+  /** Components add their health checks here (model runtimes, providers, workers). */
+  health: HealthRegistry;
+  /** Components add their Prometheus metrics to `metrics.registry`. */
+  metrics: Metrics;
+  /** Cleanup tasks, busy checks and the loaded-model report used by the admin operations. */
+  maintenance: MaintenanceHooks;
 }
 
 declare module 'fastify' {
@@ -113,15 +119,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerErrorHandling(app);
 
   const db = deps.database.db;
-  const fanout =
-    !deps.bus && deps.redis
-      ? createRedisFanout({
-          redis: deps.redis,
-          log: deps.logger,
-          ...(deps.eventChannel ? { channel: deps.eventChannel } : {}),
-        })
-      : undefined;
-  const bus = deps.bus ?? createEventBus(db, fanout);
+  const bus = deps.bus ?? createEventBus(db);
   const audit = createAuditService({ repo: createAuditRepository(db), bus, log: deps.logger });
   const userRepo = createUserRepository(db);
   const sessionRepo = createSessionRepository(db);
@@ -148,38 +146,31 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     sessions: sessionRepo,
     keys: keyRepo,
     audit,
-    bus,
     sessionTtlMs: () => settings.get(securitySettings).session_ttl_hours * 3_600_000,
     ...(deps.now ? { now: deps.now } : {}),
   });
   const users = createUserService({ users: userRepo, sessions: sessionRepo, keys: keyRepo, audit, bus });
   const keys = createKeyService({ keys: keyRepo, audit, bus, ...(deps.now ? { now: deps.now } : {}) });
-  const events = createEventStream({
-    bus,
-    authenticate: (token) => auth.authenticate(token),
+  const metrics = createMetrics({
+    repo: createMetricsRepository(db),
     log: deps.logger,
-    ...(deps.eventStream ? { options: deps.eventStream } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
   });
-  const services: Services = { bus, events, audit, auth, users, keys, settings };
+  registerHttpMetrics(app, metrics);
+  const health = createHealthRegistry();
+  registerHubChecks(health, { database: deps.database, bus, dataDir: config.dataDir, redis: deps.redis });
+  const maintenance = createMaintenanceHooks();
+  const admin = createAdminService({
+    audit,
+    state: createSystemStateRepository(db),
+    hooks: maintenance,
+    dataDir: config.dataDir,
+    log: deps.logger,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const services: Services = { bus, audit, auth, users, keys, settings, health, metrics, maintenance };
   app.decorate('services', services);
 
-  let stopPruning: (() => Promise<void>) | undefined;
-  app.addHook('onReady', async () => {
-    await fanout?.ready();
-    events.start();
-    stopPruning = startEventPruning({ bus, settings: app.services.settings, log: deps.logger });
-  });
-  app.addHook('onClose', async () => {
-    events.stop();
-    await stopPruning?.();
-    // A bus passed in belongs to the caller; one made here (and its Redis subscriber) is closed here.
-    if (!deps.bus) await bus.close();
-  });
-
-  // Registered before any hook that can refuse a request: its own onRequest hook marks upgrade
-  // requests, and only marked ones get their socket closed after a refusal (else it leaks).
-  // Client messages are small subscription changes; larger ones are refused by ws (close 1009).
-  await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   await app.register(helmet, {
     // Swagger UI and Studio load their own scripts and styles only.
     contentSecurityPolicy: {
@@ -247,7 +238,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-  await app.register(eventRoutes, { events });
+  await app.register(healthRoutes, { health: createHealthService({ registry: health }) });
+  await app.register(metricsRoutes, { metrics });
 
   await app.register(
     async (api) => {
@@ -262,6 +254,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(keyRoutes, { keys });
       await api.register(auditRoutes, { audit });
       await api.register(settingsRoutes, { settings });
+      await api.register(adminRoutes, { admin });
     },
     { prefix: '/api/v1' },
   );
