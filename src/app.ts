@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
   jsonSchemaTransform,
@@ -24,6 +25,9 @@ import { type AuditService, createAuditService } from './hub/audit/service.js';
 import { authPlugin } from './hub/auth/plugin.js';
 import { authRoutes } from './hub/auth/routes.js';
 import { type AuthService, createAuthService } from './hub/auth/service.js';
+import { startEventPruning } from './hub/events/retention.js';
+import { eventRoutes } from './hub/events/routes.js';
+import { createEventStream, type EventStream, type EventStreamOptions } from './hub/events/service.js';
 import { registerHubChecks } from './hub/health/checks.js';
 import { createHealthRegistry, type HealthRegistry } from './hub/health/registry.js';
 import { healthRoutes } from './hub/health/routes.js';
@@ -50,6 +54,7 @@ import { createUserService, type UserService } from './hub/users/service.js';
 import { deriveKey } from './platform/crypto/keys.js';
 import type { Database } from './platform/db/client.js';
 import { createEventBus, type EventBus } from './platform/events/bus.js';
+import { createRedisFanout } from './platform/events/redis-fanout.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { registerHostGuard } from './platform/http/host-guard.js';
 
@@ -60,7 +65,12 @@ export interface AppDeps {
   masterKey: Buffer;
   /** Shared with other nodes when POLAR_REDIS_URL is set. */
   redis?: Redis | undefined;
+  /** Defaults to a bus over the database, fanned out through `redis` when given. */
   bus?: EventBus;
+  /** Limits of the /ws stream (tests shorten the heartbeat and buffers). */
+  eventStream?: Partial<EventStreamOptions>;
+  /** Redis channel the nodes of one deployment share (tests isolate concurrent clusters with it). */
+  eventChannel?: string;
   now?: () => Date;
   /** Initial values over the defaults, by `scope/section` (tests raise limits this way). */
   settingsOverrides?: Record<string, Record<string, unknown>>;
@@ -70,6 +80,7 @@ export interface AppDeps {
 
 export interface Services {
   bus: EventBus;
+  events: EventStream;
   audit: AuditService;
   auth: AuthService;
   users: UserService;
@@ -119,7 +130,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   registerErrorHandling(app);
 
   const db = deps.database.db;
-  const bus = deps.bus ?? createEventBus(db);
+  const fanout =
+    !deps.bus && deps.redis
+      ? createRedisFanout({
+          redis: deps.redis,
+          log: deps.logger,
+          ...(deps.eventChannel ? { channel: deps.eventChannel } : {}),
+        })
+      : undefined;
+  const bus = deps.bus ?? createEventBus(db, fanout);
   const audit = createAuditService({ repo: createAuditRepository(db), bus, log: deps.logger });
   const userRepo = createUserRepository(db);
   const sessionRepo = createSessionRepository(db);
@@ -146,11 +165,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     sessions: sessionRepo,
     keys: keyRepo,
     audit,
+    bus,
     sessionTtlMs: () => settings.get(securitySettings).session_ttl_hours * 3_600_000,
     ...(deps.now ? { now: deps.now } : {}),
   });
   const users = createUserService({ users: userRepo, sessions: sessionRepo, keys: keyRepo, audit, bus });
   const keys = createKeyService({ keys: keyRepo, audit, bus, ...(deps.now ? { now: deps.now } : {}) });
+  const events = createEventStream({
+    bus,
+    authenticate: (token) => auth.authenticate(token),
+    log: deps.logger,
+    ...(deps.eventStream ? { options: deps.eventStream } : {}),
+  });
   const metrics = createMetrics({
     repo: createMetricsRepository(db),
     log: deps.logger,
@@ -168,9 +194,37 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     log: deps.logger,
     ...(deps.now ? { now: deps.now } : {}),
   });
-  const services: Services = { bus, audit, auth, users, keys, settings, health, metrics, maintenance };
+  const services: Services = {
+    bus,
+    events,
+    audit,
+    auth,
+    users,
+    keys,
+    settings,
+    health,
+    metrics,
+    maintenance,
+  };
   app.decorate('services', services);
 
+  let stopPruning: (() => Promise<void>) | undefined;
+  app.addHook('onReady', async () => {
+    await fanout?.ready();
+    events.start();
+    stopPruning = startEventPruning({ bus, settings: app.services.settings, log: deps.logger });
+  });
+  app.addHook('onClose', async () => {
+    events.stop();
+    await stopPruning?.();
+    // A bus passed in belongs to the caller; one made here (and its Redis subscriber) is closed here.
+    if (!deps.bus) await bus.close();
+  });
+
+  // Registered before any hook that can refuse a request: its own onRequest hook marks upgrade
+  // requests, and only marked ones get their socket closed after a refusal (else it leaks).
+  // Client messages are small subscription changes; larger ones are refused by ws (close 1009).
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
   await app.register(helmet, {
     // Swagger UI and Studio load their own scripts and styles only.
     contentSecurityPolicy: {
@@ -238,6 +292,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(eventRoutes, { events });
   await app.register(healthRoutes, { health: createHealthService({ registry: health }) });
   await app.register(metricsRoutes, { metrics });
 
