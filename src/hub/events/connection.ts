@@ -117,6 +117,7 @@ export class Connection {
     this.replayed = new Set();
     for (const e of rows) {
       if (this.closed) return;
+      // The query already narrows to the user; this is the authorization rule itself, kept at the socket.
       if (!seesEvent(this.principal, e.user_id)) continue;
       this.replayed.add(e.id);
       this.send(eventMessage(e));

@@ -112,6 +112,19 @@ describe('upgrade refusals (before the socket opens, as problem+json)', () => {
   });
 });
 
+describe('documentation', () => {
+  it('lists /ws in the OpenAPI document with its query, headers and protocol', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    const op = doc.paths['/ws']?.get;
+    expect(op.description).toMatch(/resync_required/);
+    expect(op.parameters.map((p: { name: string }) => p.name).sort()).toEqual([
+      'last-event-id',
+      'last_event_id',
+      'topics',
+    ]);
+  });
+});
+
 describe('delivery', () => {
   it('sends live user events on the users topic, without password data', async () => {
     const c = await connect(t.admin.token, 'topics=users,audit');

@@ -24,7 +24,23 @@ function presentedToken(request: FastifyRequest): string {
 
 const admitted = new WeakMap<FastifyRequest, Topic[]>();
 
+const PROTOCOL = [
+  'Upgrade to a WebSocket. Topics: audit, settings, users, models, datasets, training, jobs, gateway, health,',
+  'each needing its read permission. Refusals come before the upgrade as problem+json',
+  '(401, 403 permission_denied | topic_forbidden, 400 unknown_topic, 429 too_many_streams).',
+  'Messages: events `{ id, topic, type, at, data }`; `{ type: "subscribed", topics }` once stored events',
+  'after last_event_id have been replayed (live events follow); `{ type: "resync_required", reason }` when',
+  'they are no longer all available; `{ type: "error", code, detail }` for a bad client message.',
+  'Client messages: `{ "op": "subscribe" | "unsubscribe", "topics": [...] }`.',
+  'Close codes: 1001 shutting down, 1009 message too large, 1011 internal error, 1013 client too slow',
+  '(reconnect with last_event_id), 4001 credentials revoked or no longer valid. The server pings every 30 s.',
+].join(' ');
+
 export const eventRoutes: FastifyPluginAsyncZod<{ events: EventStream }> = async (app, { events }) => {
+  // @fastify/websocket hides its routes from OpenAPI; this one is part of the API, so it is listed.
+  app.addHook('onRoute', (route) => {
+    if (route.websocket && route.schema) route.schema.hide = false;
+  });
   app.get(
     '/ws',
     {
@@ -33,6 +49,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ events: EventStream }> = async
       schema: {
         tags: ['events'],
         summary: 'Event stream (WebSocket): topics filtered by permission, resumable from the last id',
+        description: PROTOCOL,
         querystring: streamQuery,
         headers: streamHeaders,
       },
