@@ -214,8 +214,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     events.start();
     stopPruning = startEventPruning({ bus, settings: app.services.settings, log: deps.logger });
   });
+  // Before @fastify/websocket's own preClose (registered later), so clients see 1001 "shutting down".
+  app.addHook('preClose', async () => events.stop());
   app.addHook('onClose', async () => {
-    events.stop();
     await stopPruning?.();
     // A bus passed in belongs to the caller; one made here (and its Redis subscriber) is closed here.
     if (!deps.bus) await bus.close();

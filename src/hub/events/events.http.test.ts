@@ -268,3 +268,19 @@ describe('revocation closes open sockets at once', () => {
     expect(await closesWith4001(c)).toBe('credentials no longer valid: invalid_token');
   });
 });
+
+describe('shutdown', () => {
+  it('closes open sockets with 1001 when the node stops', async () => {
+    const node = await createTestApp();
+    try {
+      await node.app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (node.app.server.address() as AddressInfo).port;
+      const c = await openWs(`ws://127.0.0.1:${port}/ws?topics=users`, bearer(node.admin.token));
+      const closed = c.closed();
+      await node.app.close();
+      expect(await closed).toEqual({ code: 1001, reason: 'server shutting down' });
+    } finally {
+      await node.close();
+    }
+  });
+});
