@@ -1,14 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
-import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import pg from 'pg';
+import { pgliteStartParams, preparePgliteDir } from './pglite-datadir.js';
 
 /** Both drivers share Drizzle's pg-core API; repositories only see this type. */
 export type Db = PgDatabase<PgQueryResultHKT, Record<string, never>>;
@@ -62,13 +58,29 @@ function common(db: Db, kind: Database['kind'], doMigrate: () => Promise<void>, 
   } satisfies Database;
 }
 
-/** Opens PGlite in `dir` (created if missing), or in memory when dir is undefined. */
+/**
+ * Opens PGlite in `dir` (initialized if missing, see pglite-datadir.ts), or in memory when dir is
+ * undefined. Commits are written to the files in `dir` before they return, so they survive a crash or
+ * kill of the process; PGlite cannot fsync, so an OS crash may lose the last ones.
+ */
 export async function openPglite(
   dir: string | undefined,
   opts: { loadDataDir?: Blob } = {},
 ): Promise<Database> {
-  if (dir) mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create(dir, opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {});
+  if (dir && opts.loadDataDir) mkdirSync(dir, { recursive: true });
+  else if (dir) await preparePgliteDir(dir);
+  // Each driver is loaded only when used: a node runs on one of them, and pg, PGlite and their
+  // Drizzle adapters cost start-up time and memory.
+  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    import('@electric-sql/pglite'),
+    import('drizzle-orm/pglite'),
+    import('drizzle-orm/pglite/migrator'),
+  ]);
+  const startParams = pgliteStartParams(PGlite);
+  const client = await PGlite.create(dir, {
+    ...(startParams ? { startParams } : {}),
+    ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+  });
   const db = drizzlePglite(client);
   return {
     ...common(
@@ -82,6 +94,11 @@ export async function openPglite(
 }
 
 export async function openPostgres(url: string, poolSize = 10): Promise<Database> {
+  const [{ default: pg }, { drizzle: drizzleNodePg }, { migrate: migrateNodePg }] = await Promise.all([
+    import('pg'),
+    import('drizzle-orm/node-postgres'),
+    import('drizzle-orm/node-postgres/migrator'),
+  ]);
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   // A dropped idle connection must not crash the node; the pool replaces it.
   pool.on('error', () => {});
