@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type AppDeps, buildApp } from './app.js';
 import type { Config } from './config.js';
@@ -32,8 +31,12 @@ export async function startServer(
   });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await database.migrate();
+  // Loaded only when configured: ioredis is one of the costliest modules to load at start.
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true })
+    ? new (await import('ioredis')).Redis(config.redisUrl, {
+        maxRetriesPerRequest: 2,
+        enableOfflineQueue: true,
+      })
     : undefined;
   redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const masterKey = loadMasterKey({ secretKey: config.secretKey, dataDir: config.dataDir });
