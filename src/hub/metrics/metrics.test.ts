@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { registerHttpSeries } from './http-series.js';
 import { createMetrics } from './metrics.js';
 import type { MetricsRepository } from './repository.js';
 
@@ -47,6 +49,46 @@ describe('metrics', () => {
     expect(text).toContain(
       'polar_http_request_duration_seconds_count{method="GET",route="/api/v1/users/:id",status_code="200"} 2',
     );
+  });
+
+  it("formats exactly as prom-client's own Counter and Histogram fed the same requests", async () => {
+    const bounds = [0.005, 0.1, 1];
+    const ours = new Registry();
+    const series = registerHttpSeries(ours, bounds);
+    const ref = new Registry();
+    const labelNames = ['method', 'route', 'status_code'] as const;
+    const counter = new Counter({
+      name: 'polar_http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern and status code',
+      labelNames,
+      registers: [ref],
+    });
+    const histogram = new Histogram({
+      name: 'polar_http_request_duration_seconds',
+      help: 'Time from receiving a request to sending its answer, by method, route pattern and status',
+      labelNames,
+      buckets: bounds,
+      registers: [ref],
+    });
+    const requests: [string, string, number, number][] = [
+      ['GET', '/a', 200, 0.001],
+      ['GET', '/a', 200, 0.005],
+      ['POST', '/b/:id', 201, 0.3],
+      ['GET', '/a', 500, 7],
+      ['GET', '/a', 200, 0.02],
+      ['GET', '(unmatched)', 404, 0.0001],
+    ];
+    for (const [method, route, status, seconds] of requests) {
+      series.observe(method, route, status, seconds);
+      const labels = { method, route, status_code: String(status) };
+      counter.inc(labels);
+      histogram.observe(labels, seconds);
+    }
+    // Series order within a family is free in the exposition format; every line must match.
+    const lines = async (r: Registry) => (await r.metrics()).split('\n').sort();
+    expect(await lines(ours)).toEqual(await lines(ref));
+    ours.resetMetrics();
+    expect(await ours.metrics()).not.toContain('route=');
   });
 
   it('keeps two apps in one process apart (a registry each)', async () => {

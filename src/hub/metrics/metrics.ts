@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Logger } from 'pino';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { POLAR_VERSION } from '../health/resources.js';
+import { registerHttpSeries } from './http-series.js';
 import type { MetricsRepository } from './repository.js';
 
 /** Requests that matched no route share one label so random URLs cannot grow the series count. */
@@ -25,19 +26,7 @@ export function createMetrics(deps: { repo: MetricsRepository; log: Logger; now?
   const now = deps.now ?? (() => new Date());
   collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({
-    name: 'polar_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status code',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'polar_http_request_duration_seconds',
-    help: 'Time from receiving a request to sending its answer, by method, route pattern and status',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
+  const http = registerHttpSeries(registry, DURATION_BUCKETS);
   new Gauge({
     name: 'polar_info',
     help: 'Always 1; the labels describe this build',
@@ -85,25 +74,9 @@ export function createMetrics(deps: { repo: MetricsRepository; log: Logger; now?
     g.set(await deps.repo.activeKeys(now()));
   });
 
-  // Label children are cached by key: prom-client would otherwise hash the label set on every call.
-  type Child = { count: { inc(): void }; seconds: { observe(v: number): void } };
-  const children = new Map<string, Child>();
   return {
     registry,
-    observeRequest(method, route, status, seconds) {
-      const key = `${method} ${status} ${route}`;
-      let child = children.get(key);
-      if (!child) {
-        const status_code = String(status);
-        child = {
-          count: requests.labels({ method, route, status_code }),
-          seconds: duration.labels({ method, route, status_code }),
-        };
-        children.set(key, child);
-      }
-      child.count.inc();
-      child.seconds.observe(seconds);
-    },
+    observeRequest: (method, route, status, seconds) => http.observe(method, route, status, seconds),
   };
 }
 
