@@ -23,6 +23,19 @@ describe('host allow-list and origin check', () => {
     }
   });
 
+  it('answers liveness and readiness probes whatever the Host (load balancers use the IP)', async () => {
+    for (const url of ['/health', '/health/ready']) {
+      const res = await t.app.inject({ method: 'GET', url, headers: { host: '10.1.2.3:8000' } });
+      expect(res.statusCode, url).toBe(200);
+    }
+    const detailed = await t.as(t.admin.token, {
+      method: 'GET',
+      url: '/health/detailed',
+      headers: { host: '10.1.2.3' },
+    });
+    expect(detailed.statusCode).toBe(421);
+  });
+
   it('refuses a foreign Origin, accepts the same origin', async () => {
     const bad = await t.as(t.admin.token, {
       method: 'POST',

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { AppError, UnauthorizedError } from '../../platform/errors.js';
-import { csrfFailed, missingPermission } from './errors.js';
+import { csrfFailed, invalidToken, missingPermission } from './errors.js';
 import type { Permission } from './permissions.js';
 import type { Principal, RequestContext } from './principal.js';
 import type { AuthService } from './service.js';
@@ -114,6 +114,9 @@ async function plugin(app: FastifyInstance, opts: AuthPluginOptions) {
         token.length === metricsToken.length &&
         timingSafeEqual(Buffer.from(token), metricsToken)
       ) {
+        // The metrics token is a scraper's credential for /metrics and nothing else: anywhere else it
+        // is as good as no token at all.
+        if (required !== 'metrics:read') throw invalidToken();
         request.principal = metricsPrincipal();
         request.credential = 'metrics-token';
       } else {

@@ -73,16 +73,23 @@ describe('GET /metrics', () => {
 
   it('lets the metrics token scrape, and nothing else', async () => {
     expect(await scrape(METRICS_TOKEN)).toContain('polar_http_requests_total');
-    for (const url of ['/api/v1/users', '/api/v1/admin/system-status', '/health/detailed', '/api/v1/audit']) {
+    for (const url of [
+      '/api/v1/users',
+      '/api/v1/admin/system-status',
+      '/health/detailed',
+      '/api/v1/audit',
+      '/api/v1/auth/me',
+    ]) {
       const res = await t.as(METRICS_TOKEN, { method: 'GET', url });
-      expect(res.statusCode, url).toBe(403);
+      expect(res.statusCode, url).toBe(401);
+      expect(res.json().code, url).toBe('invalid_token');
     }
     const write = await t.as(METRICS_TOKEN, {
       method: 'POST',
       url: '/api/v1/admin/cleanup',
       payload: { operations: ['clean_temp'] },
     });
-    expect(write.statusCode).toBe(403);
+    expect(write.statusCode).toBe(401);
   });
 
   it('refuses other roles and anonymous callers', async () => {

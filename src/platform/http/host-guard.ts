@@ -12,6 +12,7 @@ export interface HostGuardOptions {
   allowedOrigins: readonly string[];
 }
 
+const PROBE_PATHS = new Set(['/health', '/health/ready', '/api/v1/health']);
 const WILDCARD_BINDS = new Set(['0.0.0.0', '::', '[::]']);
 
 export function hostnameOf(hostHeader: string): string {
@@ -43,6 +44,9 @@ export function registerHostGuard(app: FastifyInstance, opts: HostGuardOptions) 
   const origins = new Set(opts.allowedOrigins.map((o) => o.replace(/\/+$/, '').toLowerCase()));
 
   app.addHook('onRequest', async (request: FastifyRequest) => {
+    // Liveness/readiness probes (load balancers, Kubernetes) address a node by its IP; they reveal
+    // nothing a rebinding attack could use, so they are answered whatever the Host.
+    if (request.method === 'GET' && PROBE_PATHS.has(request.url)) return;
     const host = request.headers.host;
     if (hosts !== 'any' && (!host || !hosts.has(hostnameOf(host)))) {
       throw new AppError(
