@@ -57,6 +57,7 @@ import { createEventBus, type EventBus } from './platform/events/bus.js';
 import { createRedisFanout } from './platform/events/redis-fanout.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { registerHostGuard } from './platform/http/host-guard.js';
+import { startPeriodic } from './platform/periodic.js';
 
 export interface AppDeps {
   database: Database;
@@ -208,16 +209,28 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   };
   app.decorate('services', services);
 
+  let stopSessionSweep: (() => Promise<void>) | undefined;
   let stopPruning: (() => Promise<void>) | undefined;
   app.addHook('onReady', async () => {
     await fanout?.ready();
     events.start();
     stopPruning = startEventPruning({ bus, settings: app.services.settings, log: deps.logger });
+    // Expired sessions no longer authenticate; this only keeps the table small.
+    stopSessionSweep = startPeriodic({
+      name: 'expired session sweep',
+      everyMs: 3_600_000,
+      log: deps.logger,
+      run: async () => {
+        const removed = await sessionRepo.deleteExpired();
+        if (removed > 0) deps.logger.info({ removed }, 'removed expired sessions');
+      },
+    });
   });
   // Before @fastify/websocket's own preClose (registered later), so clients see 1001 "shutting down".
   app.addHook('preClose', async () => events.stop());
   app.addHook('onClose', async () => {
     await stopPruning?.();
+    await stopSessionSweep?.();
     // A bus passed in belongs to the caller; one made here (and its Redis subscriber) is closed here.
     if (!deps.bus) await bus.close();
   });

@@ -142,6 +142,22 @@ describe('sessions', () => {
     expect(bearer.statusCode).toBe(201);
   });
 
+  it('an expired session answers 401 token_expired and is swept away', async () => {
+    const u = await t.user('user');
+    const id = u.token.split('_')[1];
+    await t.database.db.execute(
+      `update sessions set expires_at = now() - interval '1 minute' where id = '${id}'`,
+    );
+    const res = await t.as(u.token, { method: 'GET', url: '/api/v1/auth/me' });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().code).toBe('token_expired');
+    const { createSessionRepository } = await import('../keys/repository.js');
+    expect(await createSessionRepository(t.database.db).deleteExpired()).toBeGreaterThanOrEqual(1);
+    expect((await t.as(u.token, { method: 'GET', url: '/api/v1/auth/me' })).json().code).toBe(
+      'invalid_token',
+    );
+  });
+
   it('logout ends the session', async () => {
     const token = await t.login('admin', ADMIN_PASSWORD);
     expect((await t.as(token, { method: 'POST', url: '/api/v1/auth/logout' })).statusCode).toBe(204);
