@@ -23,6 +23,7 @@ import { createAuditRepository } from './hub/audit/repository.js';
 import { auditRoutes } from './hub/audit/routes.js';
 import { type AuditService, createAuditService } from './hub/audit/service.js';
 import { authPlugin } from './hub/auth/plugin.js';
+import { cachePrincipals } from './hub/auth/principal-cache.js';
 import { authRoutes } from './hub/auth/routes.js';
 import { type AuthService, createAuthService } from './hub/auth/service.js';
 import { startEventPruning } from './hub/events/retention.js';
@@ -161,7 +162,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   };
   if (settings.version(loggingSettings) > 0) applyLogLevel();
   settings.onChange(loggingSettings, applyLogLevel);
-  const auth = createAuthService({
+  const uncachedAuth = createAuthService({
     users: userRepo,
     sessions: sessionRepo,
     keys: keyRepo,
@@ -170,11 +171,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     sessionTtlMs: () => settings.get(securitySettings).session_ttl_hours * 3_600_000,
     ...(deps.now ? { now: deps.now } : {}),
   });
+  // Principals are cached only where every node hears revocations (see principal-cache.ts): the one
+  // embedded node, or nodes that share events through Redis.
+  const cachedAuth =
+    deps.database.kind === 'pglite' || deps.redis
+      ? cachePrincipals(uncachedAuth, { bus, ...(deps.now ? { now: deps.now } : {}) })
+      : undefined;
+  if (cachedAuth) app.addHook('onClose', async () => cachedAuth.stopCaching());
+  const auth: AuthService = cachedAuth ?? uncachedAuth;
   const users = createUserService({ users: userRepo, sessions: sessionRepo, keys: keyRepo, audit, bus });
   const keys = createKeyService({ keys: keyRepo, audit, bus, ...(deps.now ? { now: deps.now } : {}) });
   const events = createEventStream({
     bus,
-    authenticate: (token) => auth.authenticate(token),
+    // Its periodic re-check exists to catch what no event announced, so it asks the database.
+    authenticate: (token) => uncachedAuth.authenticate(token),
     log: deps.logger,
     ...(deps.eventStream ? { options: deps.eventStream } : {}),
   });

@@ -10,6 +10,8 @@ export interface Principal {
   via: 'session' | 'key';
   sessionId?: string;
   keyId?: string;
+  /** When the credential stops working by itself (absent: never). */
+  expiresAt?: Date;
 }
 
 /** What a service needs to know about the request it serves: the caller and where to attribute audit. */

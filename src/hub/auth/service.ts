@@ -142,6 +142,7 @@ export function createAuthService(deps: AuthDeps) {
           permissions: permissionsOf(user.role),
           via: 'session',
           sessionId: s.id,
+          expiresAt: s.expiresAt,
         };
       }
       if (parsed.prefix === KEY_PREFIX) {
@@ -163,6 +164,7 @@ export function createAuthService(deps: AuthDeps) {
           permissions,
           via: 'key',
           keyId: k.id,
+          ...(k.expiresAt ? { expiresAt: k.expiresAt } : {}),
         };
       }
       throw invalidToken();
