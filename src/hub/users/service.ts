@@ -35,7 +35,10 @@ export function createUserService(deps: {
   };
 
   /** Tells subscribers of the 'users' topic; carries who, never password data. */
-  const announce = async (type: string, u: { id: string; username: string; role: string; disabled: boolean }) => {
+  const announce = async (
+    type: string,
+    u: { id: string; username: string; role: string; disabled: boolean },
+  ) => {
     await deps.bus.publish({
       topic: 'users',
       type,
