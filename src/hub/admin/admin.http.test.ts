@@ -61,7 +61,8 @@ describe('access', () => {
         expect(res.statusCode).toBe(403);
         expect(res.json().code).toBe('permission_denied');
       }
-      expect((await t.as(METRICS_TOKEN, opts)).statusCode).toBe(403);
+      // The metrics token is valid only on /metrics.
+      expect((await t.as(METRICS_TOKEN, opts)).statusCode).toBe(401);
       const anon = await t.app.inject(opts);
       expect(anon.statusCode).toBe(401);
       expect(anon.headers['content-type']).toContain('application/problem+json');

@@ -130,7 +130,7 @@ describe('detailed health', () => {
     expect(anon.statusCode).toBe(401);
     expect(anon.headers['content-type']).toContain('application/problem+json');
     const metrics = await t.as(METRICS_TOKEN, { method: 'GET', url: '/health/detailed' });
-    expect(metrics.statusCode).toBe(403);
+    expect(metrics.statusCode).toBe(401);
   });
 });
 
