@@ -21,6 +21,7 @@ const unsafe = (input: unknown, reason: string) =>
 
 // C0 and C1 controls, DEL, and the Unicode line/paragraph separators and bidi overrides that make
 // a name display differently from what it is.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 // '%' because any layer may percent-decode ('%2e%2e', '%252e' double-encoded); '#', '?', ';' because
 // URL parsers cut the path there; ':' for drive letters, URL schemes and NTFS streams; '\\' is a
