@@ -41,6 +41,12 @@ describe('config', () => {
     }
   });
 
+  it('points model imports at the public hub unless POLAR_HF_ENDPOINT names another', () => {
+    expect(loadConfig({}).hfEndpoint).toBe('https://huggingface.co');
+    expect(loadConfig({ POLAR_HF_ENDPOINT: 'http://127.0.0.1:9000/' }).hfEndpoint).toBe('http://127.0.0.1:9000');
+    expect(() => loadConfig({ POLAR_HF_ENDPOINT: 'not a url' })).toThrow(/POLAR_HF_ENDPOINT/);
+  });
+
   it('ignores empty values and variables of other programs', () => {
     expect(loadConfig({ POLAR_PORT: '', PORT: '1' }).port).toBe(8000);
   });

@@ -50,6 +50,12 @@ const envSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /** Hugging Face hub that model imports talk to; a mirror or a test hub replaces the public one. */
+  POLAR_HF_ENDPOINT: z
+    .string()
+    .url()
+    .transform((v) => v.replace(/\/+$/, ''))
+    .default('https://huggingface.co'),
   /** Token that may scrape /metrics without an admin login (for Prometheus). */
   POLAR_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Log level for the console and the log files. */
@@ -83,6 +89,7 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   readonly bodyLimit: number;
   readonly metricsToken: string | undefined;
+  readonly hfEndpoint: string;
   readonly logLevel: Env['POLAR_LOG_LEVEL'];
   readonly logFiles: boolean;
   readonly cookieSecure: boolean;
@@ -123,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     allowedOrigins: Object.freeze([...e.POLAR_ALLOWED_ORIGINS]),
     bodyLimit: e.POLAR_BODY_LIMIT,
     metricsToken: e.POLAR_METRICS_TOKEN,
+    hfEndpoint: e.POLAR_HF_ENDPOINT,
     logLevel: e.POLAR_LOG_LEVEL,
     logFiles: e.POLAR_LOG_FILES,
     cookieSecure: e.POLAR_COOKIE_SECURE,
