@@ -2,6 +2,7 @@ import autocannon from 'autocannon';
 import {
   type Benchmark,
   type BenchOptions,
+  benchRedis,
   createBenchDatabase,
   firstLine,
   fmt,
@@ -108,20 +109,25 @@ export const authRead: Benchmark = {
       );
     });
 
-    const pgDb = await createBenchDatabase();
-    if ('skipped' in pgDb) {
-      notes.push(`PostgreSQL column skipped: ${pgDb.skipped}`);
-    } else {
+    const redis = await benchRedis();
+    const onPostgres: { name: string; env: Record<string, string> }[] = [
+      { name: 'Polar on PostgreSQL', env: {} },
+      // Scale-out mode: rate limits in Redis, events fanned out, so principals are cached again.
+      ...('url' in redis
+        ? [{ name: 'Polar on PostgreSQL + Redis', env: { POLAR_BENCH_TARGET_REDIS_URL: redis.url } }]
+        : []),
+    ];
+    if ('skipped' in redis) notes.push(`PostgreSQL + Redis row skipped: ${redis.skipped}`);
+    for (const c of onPostgres) {
+      const pgDb = await createBenchDatabase();
+      if ('skipped' in pgDb) {
+        notes.push(`PostgreSQL rows skipped: ${pgDb.skipped}`);
+        break;
+      }
       try {
-        await withTarget('polar', { POLAR_BENCH_TARGET_DATABASE_URL: pgDb.url }, async (t) => {
-          if (t.note) notes.push(`PostgreSQL: ${t.note}`);
-          results.push(
-            await measure('Polar on PostgreSQL', meRoute, t, {
-              ...opts,
-              token: t.token,
-              expectedStatus: 200,
-            }),
-          );
+        await withTarget('polar', { POLAR_BENCH_TARGET_DATABASE_URL: pgDb.url, ...c.env }, async (t) => {
+          if (t.note) notes.push(`${c.name}: ${t.note}`);
+          results.push(await measure(c.name, meRoute, t, { ...opts, token: t.token, expectedStatus: 200 }));
         });
       } finally {
         await pgDb.drop();
@@ -137,7 +143,7 @@ export const authRead: Benchmark = {
       }
     }
     notes.push(
-      `autocannon, ${CONNECTIONS} connections, ${opts.duration} s per case after ${WARMUP_S} s warm-up, loopback; server in its own process.`,
+      `autocannon, ${CONNECTIONS} connections, ${opts.duration} s per case after ${WARMUP_S} s warm-up, loopback; server in its own process; autocannon reports latency in whole milliseconds.`,
     );
     return {
       title: 'Authenticated read vs bare Fastify',

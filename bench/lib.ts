@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 
@@ -53,6 +53,32 @@ function redact(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** The bench Redis URL if it answers PING within a second, else why not. */
+export async function benchRedis(): Promise<{ url: string } | { skipped: string }> {
+  const url = process.env.POLAR_BENCH_REDIS_URL ?? DEFAULT_REDIS_URL;
+  const u = new URL(url);
+  const answer = await new Promise<string>((resolve) => {
+    const socket = connect({ host: u.hostname, port: Number(u.port || 6379) });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('no answer within 1 s');
+    }, 1000);
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      resolve(err.message);
+    });
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (d) => {
+      clearTimeout(timer);
+      socket.end();
+      resolve(d.toString().trim());
+    });
+  });
+  return answer === '+PONG' ? { url } : { skipped: `Redis unreachable at ${redact(url)}: ${answer}` };
 }
 
 export async function freePort(): Promise<number> {

@@ -1,6 +1,7 @@
 /**
  * One server under load, in its own process so the load generator does not share its event loop.
- * Usage: node --import tsx bench/target.ts bare|polar  (polar reads POLAR_BENCH_TARGET_DATABASE_URL).
+ * Usage: node --import tsx bench/target.ts bare|polar  (polar reads POLAR_BENCH_TARGET_DATABASE_URL
+ * and POLAR_BENCH_TARGET_REDIS_URL).
  * Prints one JSON line `{ url, token }` on stdout when ready; exits on SIGTERM.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,6 +43,7 @@ async function call(url: string, method: string, token: string | null, body?: un
 async function polar(): Promise<{ ready: Ready; close: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'polar-bench-'));
   const databaseUrl = process.env.POLAR_BENCH_TARGET_DATABASE_URL;
+  const redisUrl = process.env.POLAR_BENCH_TARGET_REDIS_URL;
   const config = loadConfig({
     POLAR_DATA_DIR: dataDir,
     POLAR_PORT: '0',
@@ -49,6 +51,7 @@ async function polar(): Promise<{ ready: Ready; close: () => Promise<void> }> {
     POLAR_LOG_FILES: 'false',
     POLAR_ADMIN_PASSWORD: ADMIN_PASSWORD,
     ...(databaseUrl ? { POLAR_DATABASE_URL: databaseUrl } : {}),
+    ...(redisUrl ? { POLAR_REDIS_URL: redisUrl } : {}),
   });
   const server = await startServer(config, {
     settingsOverrides: { 'security/auth': { api_per_minute: API_PER_MINUTE } },
