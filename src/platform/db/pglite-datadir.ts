@@ -45,10 +45,21 @@ function pgliteVersion(): string {
   return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
 }
 
-function templateIsCurrent(template: string): boolean {
+/**
+ * A template is usable by any node on the same PGlite version; `schema` (which migrations it holds)
+ * only decides whether the build refreshes it, since a node applies whatever migrations it lacks.
+ */
+function templateIsCurrent(template: string, schema?: string): boolean {
   try {
-    const stamp = JSON.parse(readFileSync(`${template}.json`, 'utf8')) as { pglite?: string };
-    return stamp.pglite === pgliteVersion() && existsSync(join(template, 'PG_VERSION'));
+    const stamp = JSON.parse(readFileSync(`${template}.json`, 'utf8')) as {
+      pglite?: string;
+      schema?: string;
+    };
+    return (
+      stamp.pglite === pgliteVersion() &&
+      (schema === undefined || stamp.schema === schema) &&
+      existsSync(join(template, 'PG_VERSION'))
+    );
   } catch {
     return false;
   }
@@ -113,14 +124,24 @@ export async function preparePgliteDir(
   return 'initdb';
 }
 
-/** Initializes the template for this PGlite version, unless it is already there. */
-export async function buildPgliteTemplate(template = PGLITE_TEMPLATE_DIR): Promise<'built' | 'current'> {
-  if (templateIsCurrent(template)) return 'current';
+/**
+ * Initializes the template for this PGlite version, then lets `migrate` bring it to `schema`, so a
+ * first start neither runs initdb nor most of its migrations. Does nothing when it is current.
+ */
+export async function buildPgliteTemplate(
+  template = PGLITE_TEMPLATE_DIR,
+  opts: { schema?: string; migrate?: (dir: string) => Promise<void> } = {},
+): Promise<'built' | 'current'> {
+  const schema = opts.schema ?? '';
+  if (templateIsCurrent(template, schema)) return 'current';
   const stamp = `${template}.json`;
   rmSync(stamp, { force: true });
   rmSync(template, { recursive: true, force: true });
   mkdirSync(dirname(template), { recursive: true });
-  await initInto(template, initInChild);
-  writeFileSync(stamp, `${JSON.stringify({ pglite: pgliteVersion() })}\n`);
+  await initInto(template, async (staging) => {
+    await initInChild(staging);
+    await opts.migrate?.(staging);
+  });
+  writeFileSync(stamp, `${JSON.stringify({ pglite: pgliteVersion(), schema })}\n`);
   return 'built';
 }
