@@ -5,10 +5,7 @@ export const DEFAULT_URL = 'http://127.0.0.1:8000';
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Every list answer of the API: `?limit=&cursor=` → `{ items, next_cursor }`. */
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
+export type { Page } from '../platform/http/pagination.js';
 
 export type Query = Record<string, string | number | boolean | undefined>;
 

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import type { SystemStatus } from '../../hub/admin/schema.js';
 import { type CliContext, clientOf, print } from '../context.js';
 import { bytes, fields, isObject, tree } from '../output.js';
 import { intOption, listOption } from '../values.js';
-import { type SystemStatus, systemFields } from './status.js';
+import { systemFields } from './status.js';
 
 const CLEANUP_OPERATIONS = ['clean_logs', 'clean_cache', 'clean_models', 'clean_temp', 'full_cleanup'];
 

@@ -1,20 +1,9 @@
 import { type Command, Option } from 'commander';
+import type { AuditRecord } from '../../hub/audit/schema.js';
 import type { Page } from '../client.js';
 import { type CliContext, clientOf, nextPageHint, print } from '../context.js';
 import { type Column, table, time } from '../output.js';
 import { intOption } from '../values.js';
-
-interface AuditRecord {
-  id: string;
-  at: string;
-  actor_name: string | null;
-  actor_kind: string;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  outcome: string;
-  request_id: string | null;
-}
 
 const auditColumns: Column<AuditRecord>[] = [
   { header: 'at', value: (r) => time(r.at) },

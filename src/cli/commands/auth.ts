@@ -1,24 +1,10 @@
 import type { Command } from 'commander';
+import type { LoginResponse, MeResponse } from '../../hub/auth/schema.js';
 import { ApiClient } from '../client.js';
 import { type CliContext, clientOf, globalsOf, print, resolveTarget } from '../context.js';
 import { removeCredentials, saveCredentials } from '../credentials.js';
 import { ApiError, UnreachableError, UsageError } from '../errors.js';
 import { fields, json, time } from '../output.js';
-import type { User } from './users.js';
-
-interface LoginAnswer {
-  token: string;
-  expires_at: string;
-  csrf_token: string;
-  user: User;
-}
-
-interface Me {
-  user: User;
-  permissions: string[];
-  via: 'session' | 'key';
-  key_id: string | null;
-}
 
 export function registerAuth(program: Command, ctx: CliContext) {
   program
@@ -43,7 +29,7 @@ export function registerAuth(program: Command, ctx: CliContext) {
       const password = await p.ask('Password: ', { hidden: true });
       // No token: signing in must not depend on (or send) an older one.
       const client = new ApiClient({ baseUrl: target.baseUrl, fetch: ctx.fetch });
-      const r = await client.post<LoginAnswer>('/api/v1/auth/login', { username, password });
+      const r = await client.post<LoginResponse>('/api/v1/auth/login', { username, password });
       const file = await saveCredentials(ctx.config.configDir, {
         url: target.baseUrl,
         token: r.token,
@@ -93,7 +79,7 @@ export function registerAuth(program: Command, ctx: CliContext) {
     .description('Show who the current credentials belong to and what they may do')
     .action(async (_opts: unknown, cmd: Command) => {
       const client = await clientOf(ctx, cmd);
-      print(ctx, cmd, await client.get<Me>('/api/v1/auth/me'), (me) =>
+      print(ctx, cmd, await client.get<MeResponse>('/api/v1/auth/me'), (me) =>
         fields([
           ['user', me.user.username],
           ['id', me.user.id],

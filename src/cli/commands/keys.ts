@@ -1,29 +1,18 @@
 import type { Command } from 'commander';
+import type { CreatedKey, KeyView } from '../../hub/keys/schema.js';
 import type { Page } from '../client.js';
 import { type CliContext, clientOf, globalsOf, nextPageHint, print } from '../context.js';
 import { type Column, fields, json, table, time } from '../output.js';
 import { intOption, listOption } from '../values.js';
 import { findUser } from './users.js';
 
-interface ApiKey {
-  id: string;
-  name: string;
-  user_id: string;
-  scopes: string[];
-  last4: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  last_used_at: string | null;
-}
-
-const state = (k: ApiKey) => {
+const state = (k: KeyView) => {
   if (k.revoked_at) return 'revoked';
   if (k.expires_at && Date.parse(k.expires_at) <= Date.now()) return 'expired';
   return 'active';
 };
 
-const keyColumns: Column<ApiKey>[] = [
+const keyColumns: Column<KeyView>[] = [
   { header: 'id', value: (k) => k.id },
   { header: 'name', value: (k) => k.name },
   { header: 'key', value: (k) => `pk_…${k.last4}` },
@@ -33,7 +22,7 @@ const keyColumns: Column<ApiKey>[] = [
   { header: 'last used', value: (k) => time(k.last_used_at) },
 ];
 
-const keyFields = (k: ApiKey) =>
+const keyFields = (k: KeyView) =>
   fields([
     ['id', k.id],
     ['name', k.name],
@@ -66,7 +55,7 @@ export function registerKeys(program: Command, ctx: CliContext) {
       ) => {
         const client = await clientOf(ctx, cmd);
         const userId = opts.user ? (await findUser(client, opts.user)).id : undefined;
-        const page = await client.get<Page<ApiKey>>('/api/v1/keys', {
+        const page = await client.get<Page<KeyView>>('/api/v1/keys', {
           user_id: userId,
           all: opts.all ? 'true' : undefined,
           include_revoked: opts.includeRevoked ? 'true' : undefined,
@@ -85,7 +74,7 @@ export function registerKeys(program: Command, ctx: CliContext) {
     .argument('<id>', 'key id')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const client = await clientOf(ctx, cmd);
-      print(ctx, cmd, await client.get<ApiKey>(`/api/v1/keys/${encodeURIComponent(id)}`), keyFields);
+      print(ctx, cmd, await client.get<KeyView>(`/api/v1/keys/${encodeURIComponent(id)}`), keyFields);
     });
 
   keys
@@ -96,7 +85,7 @@ export function registerKeys(program: Command, ctx: CliContext) {
     .option('--expires-in-days <days>', 'expire after this many days (1-3650)', intOption(1, 3650))
     .action(async (name: string, opts: { scopes?: string[]; expiresInDays?: number }, cmd: Command) => {
       const client = await clientOf(ctx, cmd);
-      const created = await client.post<ApiKey & { key: string }>('/api/v1/keys', {
+      const created = await client.post<CreatedKey>('/api/v1/keys', {
         name,
         ...(opts.scopes ? { scopes: opts.scopes } : {}),
         ...(opts.expiresInDays ? { expires_in_days: opts.expiresInDays } : {}),
@@ -123,7 +112,7 @@ export function registerKeys(program: Command, ctx: CliContext) {
     .argument('<id>', 'key id')
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const client = await clientOf(ctx, cmd);
-      const key = await client.delete<ApiKey>(`/api/v1/keys/${encodeURIComponent(id)}`);
+      const key = await client.delete<KeyView>(`/api/v1/keys/${encodeURIComponent(id)}`);
       print(ctx, cmd, key, (k) => `Revoked key ${k.name} (${k.id}, pk_…${k.last4}).`);
     });
 }

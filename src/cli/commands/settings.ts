@@ -1,57 +1,25 @@
 import type { Command } from 'commander';
+import type {
+  SettingsChange,
+  SettingsField,
+  SettingsSection,
+  SettingsSectionSchema,
+} from '../../hub/settings/schema.js';
 import type { Page } from '../client.js';
 import { type CliContext, clientOf, nextPageHint, print } from '../context.js';
 import { type Column, table, time } from '../output.js';
 import { intOption, parseAssignments, parseFullSectionPath, parseSectionPath } from '../values.js';
 
-interface Section {
-  scope: string;
-  section: string;
-  description: string;
-  values: Record<string, unknown>;
-  version: number;
-  updated_at: string | null;
-  updated_by: string | null;
-}
-
-interface Field {
-  name: string;
-  type: string;
-  description: string | null;
-  default: unknown;
-  min: number | null;
-  max: number | null;
-  enum: unknown[] | null;
-  nullable: boolean;
-  secret: boolean;
-}
-
-interface SectionSchema {
-  scope: string;
-  section: string;
-  description: string;
-  fields: Field[];
-}
-
-interface Change {
-  id: string;
-  version: number;
-  changes: Record<string, { from: unknown; to: unknown }>;
-  changed_by_name: string | null;
-  changed_at: string;
-  request_id: string | null;
-}
-
 const show = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? '-'));
 
-function sectionText(s: Section): string {
+function sectionText(s: SettingsSection): string {
   const by = s.updated_at ? `, updated ${time(s.updated_at)} by ${s.updated_by ?? '-'}` : ', defaults';
   const head = `${s.scope}/${s.section}  (version ${s.version}${by})\n  ${s.description}`;
   const values = Object.entries(s.values).map(([k, v]) => `  ${k} = ${show(v)}`);
   return [head, ...values].join('\n');
 }
 
-const fieldColumns: Column<Field>[] = [
+const fieldColumns: Column<SettingsField>[] = [
   { header: 'name', value: (f) => f.name + (f.secret ? ' (secret)' : '') },
   { header: 'type', value: (f) => f.type + (f.nullable ? '?' : '') },
   { header: 'default', value: (f) => show(f.default) },
@@ -67,7 +35,7 @@ const fieldColumns: Column<Field>[] = [
   { header: 'description', value: (f) => f.description ?? '' },
 ];
 
-const changeColumns: Column<Change>[] = [
+const changeColumns: Column<SettingsChange>[] = [
   { header: 'version', value: (c) => String(c.version) },
   { header: 'at', value: (c) => time(c.changed_at) },
   { header: 'by', value: (c) => c.changed_by_name ?? '-' },
@@ -96,7 +64,7 @@ export function registerSettings(program: Command, ctx: CliContext) {
     .action(async (path: string | undefined, _opts: unknown, cmd: Command) => {
       const want = parseSectionPath(path);
       const client = await clientOf(ctx, cmd);
-      const all = await client.get<Page<SectionSchema>>(`${base}/schema`);
+      const all = await client.get<Page<SettingsSectionSchema>>(`${base}/schema`);
       const items = all.items.filter(
         (s) => (!want.scope || s.scope === want.scope) && (!want.section || s.section === want.section),
       );
@@ -119,12 +87,12 @@ export function registerSettings(program: Command, ctx: CliContext) {
       const p = parseSectionPath(path);
       const client = await clientOf(ctx, cmd);
       if (p.scope && p.section) {
-        const section = await client.get<Section>(sectionUrl({ scope: p.scope, section: p.section }));
+        const section = await client.get<SettingsSection>(sectionUrl({ scope: p.scope, section: p.section }));
         print(ctx, cmd, section, sectionText);
         return;
       }
       const url = p.scope ? `${base}/${encodeURIComponent(p.scope)}` : base;
-      print(ctx, cmd, await client.get<Page<Section>>(url), (page) =>
+      print(ctx, cmd, await client.get<Page<SettingsSection>>(url), (page) =>
         page.items.length === 0 ? '(no settings)' : page.items.map(sectionText).join('\n\n'),
       );
     });
@@ -139,7 +107,9 @@ export function registerSettings(program: Command, ctx: CliContext) {
       const p = parseFullSectionPath(path);
       const body = parseAssignments(pairs);
       const client = await clientOf(ctx, cmd);
-      const section = await client.put<Section>(sectionUrl(p), body, { query: { version: opts.ifVersion } });
+      const section = await client.put<SettingsSection>(sectionUrl(p), body, {
+        query: { version: opts.ifVersion },
+      });
       print(ctx, cmd, section, sectionText);
     });
 
@@ -152,7 +122,7 @@ export function registerSettings(program: Command, ctx: CliContext) {
     .action(async (path: string, opts: { limit?: number; cursor?: string }, cmd: Command) => {
       const p = parseFullSectionPath(path);
       const client = await clientOf(ctx, cmd);
-      const page = await client.get<Page<Change>>(`${sectionUrl(p)}/history`, {
+      const page = await client.get<Page<SettingsChange>>(`${sectionUrl(p)}/history`, {
         limit: opts.limit,
         cursor: opts.cursor,
       });

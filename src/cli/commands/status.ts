@@ -1,22 +1,10 @@
 import type { Command } from 'commander';
+import type { SystemStatus } from '../../hub/admin/schema.js';
+import type { HealthComponent } from '../../hub/health/schema.js';
 import type { ApiClient } from '../client.js';
 import { type CliContext, clientOf, globalsOf } from '../context.js';
 import { ApiError } from '../errors.js';
 import { bytes, fields, isObject, json, time, tree } from '../output.js';
-
-interface Component {
-  status: string;
-  latency_ms: number;
-  message?: string;
-}
-
-export interface SystemStatus {
-  status?: string;
-  disk_usage?: { total?: number; used?: number; free?: number; usage_percent?: number };
-  memory_usage?: { total?: number; used?: number; free?: number; usage_percent?: number };
-  model_status?: { loaded_model?: string | null; model_memory_usage?: number | null };
-  last_cleanup?: string | null;
-}
 
 /** Calls a route that may be refused; a refusal becomes a note instead of an error. */
 async function optional<T>(call: () => Promise<T>): Promise<{ value: T | null; note: string | null }> {
@@ -47,6 +35,8 @@ export function usage(u: { used?: number; total?: number; usage_percent?: number
   return `${bytes(u.used)} of ${bytes(u.total)}${pct}`;
 }
 
+// The `?.` and `?? '-'` stay although the type says every field is there: a node of another
+// version may answer with fewer, and the CLI should still print what it got.
 export function systemFields(s: SystemStatus): string {
   return fields([
     ['status', s.status ?? '-'],
@@ -60,7 +50,7 @@ export function systemFields(s: SystemStatus): string {
 function checks(answer: unknown): [string, string][] {
   const c = isObject(answer) && isObject(answer.checks) ? answer.checks : {};
   return Object.entries(c).map(([name, v]) => {
-    const comp = v as Component;
+    const comp = v as HealthComponent;
     const msg = comp.message ? `, ${comp.message}` : '';
     return [`  ${name}`, `${comp.status} (${comp.latency_ms} ms${msg})`];
   });

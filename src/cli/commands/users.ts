@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import type { UserView } from '../../hub/users/schema.js';
 import type { ApiClient, Page } from '../client.js';
 import { type CliContext, clientOf, nextPageHint, print } from '../context.js';
 import { ApiError, UsageError } from '../errors.js';
@@ -6,20 +7,9 @@ import type { Prompter } from '../lines.js';
 import { type Column, fields, table, time, yesNo } from '../output.js';
 import { intOption } from '../values.js';
 
-export interface User {
-  id: string;
-  username: string;
-  role: 'admin' | 'developer' | 'user';
-  disabled: boolean;
-  must_change_password: boolean;
-  created_at: string;
-  updated_at: string;
-  last_login_at: string | null;
-}
-
 const ROLES = ['admin', 'developer', 'user'];
 
-const userColumns: Column<User>[] = [
+const userColumns: Column<UserView>[] = [
   { header: 'id', value: (u) => u.id },
   { header: 'username', value: (u) => u.username },
   { header: 'role', value: (u) => u.role },
@@ -28,7 +18,7 @@ const userColumns: Column<User>[] = [
   { header: 'created', value: (u) => time(u.created_at) },
 ];
 
-const userFields = (u: User) =>
+const userFields = (u: UserView) =>
   fields([
     ['id', u.id],
     ['username', u.username],
@@ -44,14 +34,14 @@ const userFields = (u: User) =>
  * Finds a user by id or by username, so people can type names. The id is tried first; a 404 then
  * falls back to an exact username match (which needs users:read), else the original 404 stands.
  */
-export async function findUser(client: ApiClient, ref: string): Promise<User> {
+export async function findUser(client: ApiClient, ref: string): Promise<UserView> {
   try {
-    return await client.get<User>(`/api/v1/users/${encodeURIComponent(ref)}`);
+    return await client.get<UserView>(`/api/v1/users/${encodeURIComponent(ref)}`);
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 404) throw err;
     const page = await client
-      .get<Page<User>>('/api/v1/users', { search: ref, limit: 200 })
-      .catch(() => ({ items: [] as User[] }));
+      .get<Page<UserView>>('/api/v1/users', { search: ref, limit: 200 })
+      .catch(() => ({ items: [] as UserView[] }));
     const match = page.items.find((u) => u.username === ref);
     if (!match) throw err;
     return match;
@@ -85,7 +75,7 @@ export function registerUsers(program: Command, ctx: CliContext) {
     .action(
       async (opts: { search?: string; role?: string; limit?: number; cursor?: string }, cmd: Command) => {
         const client = await clientOf(ctx, cmd);
-        const page = await client.get<Page<User>>('/api/v1/users', {
+        const page = await client.get<Page<UserView>>('/api/v1/users', {
           search: opts.search,
           role: opts.role,
           limit: opts.limit,
@@ -115,7 +105,7 @@ export function registerUsers(program: Command, ctx: CliContext) {
     .action(async (username: string, opts: { role: string; passwordStdin?: boolean }, cmd: Command) => {
       const client = await clientOf(ctx, cmd);
       const password = await newPassword(ctx.prompter, opts.passwordStdin, 'Password');
-      const user = await client.post<User>('/api/v1/users', { username, password, role: opts.role });
+      const user = await client.post<UserView>('/api/v1/users', { username, password, role: opts.role });
       print(ctx, cmd, user, (u) => `Created user ${u.username} (${u.role}, id ${u.id}).`);
     });
 
@@ -140,7 +130,7 @@ export function registerUsers(program: Command, ctx: CliContext) {
         if (opts.role) body.role = opts.role;
         if (opts.resetPassword)
           body.password = await newPassword(ctx.prompter, opts.passwordStdin, 'New password');
-        const updated = await client.patch<User>(`/api/v1/users/${user.id}`, body);
+        const updated = await client.patch<UserView>(`/api/v1/users/${user.id}`, body);
         print(ctx, cmd, updated, (u) => `Updated user ${u.username} (${u.role}).`);
       },
     );
@@ -160,7 +150,7 @@ export function registerUsers(program: Command, ctx: CliContext) {
       .action(async (ref: string, _opts: unknown, cmd: Command) => {
         const client = await clientOf(ctx, cmd);
         const user = await findUser(client, ref);
-        const updated = await client.patch<User>(`/api/v1/users/${user.id}`, { disabled });
+        const updated = await client.patch<UserView>(`/api/v1/users/${user.id}`, { disabled });
         print(ctx, cmd, updated, (u) => `User ${u.username} is now ${disabled ? 'disabled' : 'enabled'}.`);
       });
   }

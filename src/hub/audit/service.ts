@@ -4,6 +4,7 @@ import type { EventBus } from '../../platform/events/bus.js';
 import { decodeCursor, type Page, toPage } from '../../platform/http/pagination.js';
 import type { RequestContext } from '../auth/principal.js';
 import type { AuditFilter, AuditRepository, AuditRow } from './repository.js';
+import type { AuditRecord } from './schema.js';
 
 export interface AuditEntry {
   action: string;
@@ -13,21 +14,6 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
   /** For actions taken before a principal exists (e.g. a failed login). */
   actorName?: string;
-}
-
-export interface AuditRecord {
-  id: string;
-  at: string;
-  actor_id: string | null;
-  actor_name: string | null;
-  actor_kind: string;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  outcome: AuditRow['outcome'];
-  request_id: string | null;
-  ip: string | null;
-  details: Record<string, unknown> | null;
 }
 
 export const toAuditRecord = (r: AuditRow): AuditRecord => ({

@@ -1,27 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { password, userView } from '../users/schema.js';
 import type { UserService } from '../users/service.js';
 import { CSRF_COOKIE, SESSION_COOKIE } from './plugin.js';
+import { loginBody, loginResponse, meResponse, passwordBody } from './schema.js';
 import type { AuthService } from './service.js';
 import { csrfTokenFor } from './tokens.js';
-
-const loginBody = z.strictObject({
-  username: z.string().min(1).max(64),
-  password: z.string().min(1).max(256),
-});
-const loginResponse = z
-  .object({ token: z.string(), expires_at: z.string(), csrf_token: z.string(), user: userView })
-  .meta({ id: 'LoginResponse' });
-const meResponse = z
-  .object({
-    user: userView,
-    permissions: z.array(z.string()),
-    via: z.enum(['session', 'key']),
-    key_id: z.string().nullable(),
-  })
-  .meta({ id: 'Me' });
-const passwordBody = z.strictObject({ current_password: z.string().min(1).max(256), new_password: password });
 
 export interface AuthRoutesOptions {
   auth: AuthService;

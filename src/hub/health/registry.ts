@@ -1,3 +1,5 @@
+import type { HealthComponent } from './schema.js';
+
 /**
  * Components report their own health through checks registered here: the Hub registers the
  * database, Redis, the event bus and host resources; later domains (model runtimes, providers,
@@ -23,11 +25,8 @@ export interface HealthCheck {
   check(): Promise<CheckResult> | CheckResult;
 }
 
-export interface ComponentReport extends CheckResult {
-  status: ComponentStatus;
-  latency_ms: number;
-  details: Record<string, unknown>;
-}
+/** A check's result as reported: always with its latency and (possibly empty) details. */
+export type ComponentReport = HealthComponent;
 
 export interface HealthReport {
   status: ComponentStatus;

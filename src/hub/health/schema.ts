@@ -10,12 +10,14 @@ export const componentReport = z
     details: z.record(z.string(), z.unknown()),
   })
   .meta({ id: 'HealthComponent' });
+export type HealthComponent = z.infer<typeof componentReport>;
 
 export const liveness = z.object({ status: z.literal('ok') }).meta({ id: 'Liveness' });
 
 export const readiness = z
   .object({ status: z.literal('ready'), checks: z.record(z.string(), componentReport) })
   .meta({ id: 'Readiness' });
+export type Readiness = z.infer<typeof readiness>;
 
 export const detailedHealth = z
   .object({
@@ -26,3 +28,4 @@ export const detailedHealth = z
     components: z.record(z.string(), componentReport),
   })
   .meta({ id: 'DetailedHealth' });
+export type DetailedHealth = z.infer<typeof detailedHealth>;

@@ -1,6 +1,7 @@
 import { AppError } from '../../platform/errors.js';
-import type { ComponentReport, ComponentStatus, HealthRegistry } from './registry.js';
+import type { HealthRegistry } from './registry.js';
 import { POLAR_VERSION } from './resources.js';
+import type { DetailedHealth, Readiness } from './schema.js';
 
 /** Orchestrators back off and probe again; 5 s matches a typical readiness probe period. */
 const NOT_READY_RETRY_S = 5;
@@ -14,21 +15,13 @@ export class NotReadyError extends AppError {
   }
 }
 
-export interface DetailedHealth {
-  status: ComponentStatus;
-  version: string;
-  uptime_seconds: number;
-  checked_at: string;
-  components: Record<string, ComponentReport>;
-}
-
 export function createHealthService(deps: { registry: HealthRegistry; now?: () => Date }) {
   const now = deps.now ?? (() => new Date());
   return {
     /** Answers as long as the process serves HTTP; deliberately touches nothing else. */
     liveness: () => ({ status: 'ok' as const }),
 
-    async readiness(): Promise<{ status: 'ready'; checks: Record<string, ComponentReport> }> {
+    async readiness(): Promise<Readiness> {
       const report = await deps.registry.run({ readinessOnly: true });
       const failed = Object.entries(report.components)
         .filter(([, c]) => c.status === 'down')

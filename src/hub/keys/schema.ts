@@ -30,8 +30,10 @@ export const keyView = z
     last_used_at: z.string().nullable(),
   })
   .meta({ id: 'ApiKey' });
+export type KeyView = z.infer<typeof keyView>;
 
 export const createdKey = keyView.extend({ key: z.string() }).meta({ id: 'CreatedApiKey' });
+export type CreatedKey = z.infer<typeof createdKey>;
 
 export const listKeysQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),

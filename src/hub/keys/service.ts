@@ -6,22 +6,10 @@ import type { AuditService } from '../audit/service.js';
 import { can, type RequestContext } from '../auth/principal.js';
 import { issueToken, KEY_PREFIX } from '../auth/tokens.js';
 import type { ApiKeyRow, KeyRepository } from './repository.js';
-import type { CreateKeyInput } from './schema.js';
+import type { CreatedKey, CreateKeyInput, KeyView } from './schema.js';
 
 /** A bound per user so a leaked session cannot mint keys without limit. */
 export const MAX_KEYS_PER_USER = 100;
-
-export interface KeyView {
-  id: string;
-  name: string;
-  user_id: string;
-  scopes: string[];
-  last4: string;
-  created_at: string;
-  expires_at: string | null;
-  revoked_at: string | null;
-  last_used_at: string | null;
-}
 
 const toKeyView = (k: ApiKeyRow): KeyView => ({
   id: k.id,
@@ -54,7 +42,7 @@ export function createKeyService(deps: {
   };
 
   return {
-    async create(ctx: RequestContext, input: CreateKeyInput): Promise<KeyView & { key: string }> {
+    async create(ctx: RequestContext, input: CreateKeyInput): Promise<CreatedKey> {
       const p = ctx.principal!;
       // A key may carry at most what its creator holds right now (for a key-authenticated caller,
       // that is the calling key's own scopes).

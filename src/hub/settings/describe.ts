@@ -1,28 +1,6 @@
 import { z } from 'zod';
 import { SECRET_META, type SectionDef } from './registry.js';
-
-/** One field of a section as clients see it in GET /settings/schema (Studio renders forms from it). */
-export interface FieldDescription {
-  name: string;
-  /** JSON Schema type: string | number | integer | boolean | array | object, or several joined by `|`. */
-  type: string;
-  description: string | null;
-  /** Never shown for secret fields. */
-  default: unknown;
-  /** Numbers: minimum/maximum; strings: length; arrays: item count. */
-  min: number | null;
-  max: number | null;
-  enum: unknown[] | null;
-  nullable: boolean;
-  secret: boolean;
-}
-
-export interface SectionDescription {
-  scope: string;
-  section: string;
-  description: string;
-  fields: FieldDescription[];
-}
+import type { SettingsField, SettingsSectionSchema } from './schema.js';
 
 type JsonSchema = {
   type?: string | string[];
@@ -36,10 +14,10 @@ type JsonSchema = {
   [k: string]: unknown;
 };
 
-const described = new WeakMap<SectionDef, SectionDescription>();
+const described = new WeakMap<SectionDef, SettingsSectionSchema>();
 
 /** Derived from the Zod schema itself, so the description cannot drift from what is validated. */
-export function describeSection(def: SectionDef): SectionDescription {
+export function describeSection(def: SectionDef): SettingsSectionSchema {
   const cached = described.get(def);
   if (cached) return cached;
   const json = z.toJSONSchema(def.schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
@@ -58,7 +36,7 @@ export function secretFieldsOf(def: SectionDef): ReadonlySet<string> {
   );
 }
 
-function describeField(name: string, prop: JsonSchema): FieldDescription {
+function describeField(name: string, prop: JsonSchema): SettingsField {
   const branches = prop.anyOf ?? prop.oneOf ?? [prop];
   const nullBranch = (b: JsonSchema) => b.type === 'null';
   const nullable = branches.some(nullBranch);

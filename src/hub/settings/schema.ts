@@ -17,18 +17,23 @@ export const settingsSection = z
     updated_by: z.string().nullable(),
   })
   .meta({ id: 'SettingsSection' });
+export type SettingsSection = z.infer<typeof settingsSection>;
 
 /** Sections are few and bounded by what the node registers, so lists are never paged. */
 export const settingsList = z
   .object({ items: z.array(settingsSection), next_cursor: z.string().nullable() })
   .meta({ id: 'SettingsList' });
 
-const settingsField = z
+/** One field of a section as clients see it in GET /settings/schema (Studio renders forms from it). */
+export const settingsField = z
   .object({
     name: z.string(),
+    /** JSON Schema type: string | number | integer | boolean | array | object, or several joined by `|`. */
     type: z.string(),
     description: z.string().nullable(),
+    /** Never shown for secret fields. */
     default: z.unknown(),
+    /** Numbers: minimum/maximum; strings: length; arrays: item count. */
     min: z.number().nullable(),
     max: z.number().nullable(),
     enum: z.array(z.unknown()).nullable(),
@@ -36,21 +41,20 @@ const settingsField = z
     secret: z.boolean(),
   })
   .meta({ id: 'SettingsField' });
+export type SettingsField = z.infer<typeof settingsField>;
+
+export const settingsSectionSchema = z
+  .object({
+    scope: z.string(),
+    section: z.string(),
+    description: z.string(),
+    fields: z.array(settingsField),
+  })
+  .meta({ id: 'SettingsSectionSchema' });
+export type SettingsSectionSchema = z.infer<typeof settingsSectionSchema>;
 
 export const settingsSchemaList = z
-  .object({
-    items: z.array(
-      z
-        .object({
-          scope: z.string(),
-          section: z.string(),
-          description: z.string(),
-          fields: z.array(settingsField),
-        })
-        .meta({ id: 'SettingsSectionSchema' }),
-    ),
-    next_cursor: z.string().nullable(),
-  })
+  .object({ items: z.array(settingsSectionSchema), next_cursor: z.string().nullable() })
   .meta({ id: 'SettingsSchema' });
 
 export const settingsChange = z
@@ -68,6 +72,7 @@ export const settingsChange = z
     request_id: z.string().nullable(),
   })
   .meta({ id: 'SettingsChange' });
+export type SettingsChange = z.infer<typeof settingsChange>;
 
 export const historyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),

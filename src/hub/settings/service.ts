@@ -4,10 +4,11 @@ import { type EventBus, INTERNAL_TOPIC, type PolarEvent } from '../../platform/e
 import { decodeCursor, type Page, toPage } from '../../platform/http/pagination.js';
 import type { AuditService } from '../audit/service.js';
 import type { RequestContext } from '../auth/principal.js';
-import { describeSection, type SectionDescription, secretFieldsOf } from './describe.js';
+import { describeSection, secretFieldsOf } from './describe.js';
 import { contention, scopeNotFound, sectionNotFound, unknownField, versionConflict } from './errors.js';
 import type { SectionDef, SettingsReader, SettingsRegistry } from './registry.js';
 import type { HistoryRow, SettingsRepository, SettingsRow } from './repository.js';
+import type { SettingsChange, SettingsSection, SettingsSectionSchema } from './schema.js';
 import {
   applyPatch,
   diffValues,
@@ -25,30 +26,6 @@ import {
 export const SETTINGS_CHANGED = 'settings.changed';
 /** Topic of the client-visible event (values masked). */
 export const SETTINGS_TOPIC = 'settings';
-
-export interface SectionView {
-  scope: string;
-  section: string;
-  description: string;
-  /** Effective values, secrets masked. */
-  values: Values;
-  /** 0 while nothing has been stored (defaults only). */
-  version: number;
-  updated_at: string | null;
-  updated_by: string | null;
-}
-
-export interface ChangeView {
-  id: string;
-  scope: string;
-  section: string;
-  version: number;
-  changes: Record<string, { from: unknown; to: unknown }>;
-  changed_by: string | null;
-  changed_by_name: string | null;
-  changed_at: string;
-  request_id: string | null;
-}
 
 export interface UpdateInput {
   scope: string;
@@ -75,7 +52,7 @@ const MAX_ATTEMPTS = 5;
 
 const keyOf = (d: { scope: string; section: string }) => `${d.scope}/${d.section}`;
 
-const toChangeView = (r: HistoryRow): ChangeView => ({
+const toChangeView = (r: HistoryRow): SettingsChange => ({
   id: String(r.id),
   scope: r.scope,
   section: r.section,
@@ -152,7 +129,7 @@ export async function createSettingsService(deps: SettingsServiceDeps) {
     }
   };
 
-  const view = (def: SectionDef, c: Cached): SectionView => ({
+  const view = (def: SectionDef, c: Cached): SettingsSection => ({
     scope: def.scope,
     section: def.section,
     description: def.description,
@@ -212,11 +189,11 @@ export async function createSettingsService(deps: SettingsServiceDeps) {
       return () => set.delete(l);
     },
 
-    describe: (): SectionDescription[] => deps.registry.all().map(describeSection),
+    describe: (): SettingsSectionSchema[] => deps.registry.all().map(describeSection),
 
-    list: (_ctx: RequestContext): SectionView[] => deps.registry.all().map((d) => view(d, cached(d))),
+    list: (_ctx: RequestContext): SettingsSection[] => deps.registry.all().map((d) => view(d, cached(d))),
 
-    listScope(_ctx: RequestContext, scope: string): SectionView[] {
+    listScope(_ctx: RequestContext, scope: string): SettingsSection[] {
       if (!deps.registry.hasScope(scope)) throw scopeNotFound(scope);
       return deps.registry
         .all()
@@ -224,12 +201,12 @@ export async function createSettingsService(deps: SettingsServiceDeps) {
         .map((d) => view(d, cached(d)));
     },
 
-    read(_ctx: RequestContext, input: { scope: string; section: string }): SectionView {
+    read(_ctx: RequestContext, input: { scope: string; section: string }): SettingsSection {
       const def = must(input.scope, input.section);
       return view(def, cached(def));
     },
 
-    async update(ctx: RequestContext, input: UpdateInput): Promise<SectionView> {
+    async update(ctx: RequestContext, input: UpdateInput): Promise<SettingsSection> {
       const def = must(input.scope, input.section);
       const unknown = unknownFields(def, input.values);
       if (unknown.length > 0) throw unknownField(def.scope, def.section, unknown);
@@ -294,7 +271,7 @@ export async function createSettingsService(deps: SettingsServiceDeps) {
     async history(
       _ctx: RequestContext,
       q: { scope?: string; section?: string; limit: number; cursor?: string | undefined },
-    ): Promise<Page<ChangeView>> {
+    ): Promise<Page<SettingsChange>> {
       if (q.scope !== undefined && q.section !== undefined) must(q.scope, q.section);
       const beforeId = decodeCursor(q.cursor, z.number().int());
       const rows = await deps.repo.history({ scope: q.scope, section: q.section, beforeId, limit: q.limit });

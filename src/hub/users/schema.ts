@@ -10,6 +10,7 @@ export const username = z
 export const password = z.string().min(8, 'at least 8 characters').max(256);
 export const role = z.enum(ROLES);
 
+/** The public shape of a user: never the password hash. */
 export const userView = z
   .object({
     id: z.string(),
@@ -22,6 +23,7 @@ export const userView = z
     last_login_at: z.string().nullable(),
   })
   .meta({ id: 'User' });
+export type UserView = z.infer<typeof userView>;
 
 export const createUserBody = z.strictObject({ username, password, role: role.default('user') });
 export type CreateUserInput = z.infer<typeof createUserBody>;

@@ -1,16 +1,7 @@
 import type { UserRow } from './repository.js';
+import type { UserView } from './schema.js';
 
-/** The public shape of a user: never the password hash. */
-export interface UserView {
-  id: string;
-  username: string;
-  role: UserRow['role'];
-  disabled: boolean;
-  must_change_password: boolean;
-  created_at: string;
-  updated_at: string;
-  last_login_at: string | null;
-}
+export type { UserView };
 
 export const toUserView = (u: UserRow): UserView => ({
   id: u.id,
