@@ -72,6 +72,21 @@ const envSchema = z.object({
   POLAR_TOKEN: z.string().optional(),
   /** Where the CLI keeps its saved login (credentials.json, 0600) and shell history. */
   POLAR_CONFIG_DIR: z.string().default(join(homedir(), '.config', 'polar')),
+  /** Where model files are stored: `local` (<data dir>/artifacts) or `s3` (an S3-compatible bucket). */
+  POLAR_ARTIFACT_STORE: z.enum(['local', 's3']).default('local'),
+  /** Bucket for the s3 artifact store; credentials come from the AWS SDK's usual environment chain. */
+  POLAR_S3_BUCKET: z.string().min(3).optional(),
+  /** Endpoint of an S3-compatible service (MinIO, R2, …); unset means AWS S3. */
+  POLAR_S3_ENDPOINT: z.string().url().optional(),
+  /** Region of the bucket. */
+  POLAR_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Key prefix inside the bucket, so one bucket can hold several installations. */
+  POLAR_S3_PREFIX: z
+    .string()
+    .regex(/^((?!\.+\/)[\w.-]+\/)*$/, "must be empty or folder names ending with '/', e.g. polar/")
+    .default(''),
+  /** Path-style URLs (bucket in the path); most S3-compatible servers need them. Default: on when an endpoint is set. */
+  POLAR_S3_FORCE_PATH_STYLE: bool.optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -90,6 +105,14 @@ export interface Config {
   readonly bodyLimit: number;
   readonly metricsToken: string | undefined;
   readonly hfEndpoint: string;
+  readonly artifactStore: 'local' | 's3';
+  readonly s3: {
+    readonly bucket: string | undefined;
+    readonly endpoint: string | undefined;
+    readonly region: string;
+    readonly prefix: string;
+    readonly forcePathStyle: boolean;
+  };
   readonly logLevel: Env['POLAR_LOG_LEVEL'];
   readonly logFiles: boolean;
   readonly cookieSecure: boolean;
@@ -116,6 +139,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const parsed = envSchema.safeParse(picked);
   if (!parsed.success) throw invalid(parsed.error);
   const e = parsed.data;
+  if (e.POLAR_ARTIFACT_STORE === 's3' && !e.POLAR_S3_BUCKET) {
+    throw new ConfigError('Invalid configuration:\n  POLAR_S3_BUCKET: required when POLAR_ARTIFACT_STORE=s3');
+  }
   const dataDir = isAbsolute(e.POLAR_DATA_DIR) ? e.POLAR_DATA_DIR : resolve(e.POLAR_DATA_DIR);
   return Object.freeze({
     dataDir,
@@ -131,6 +157,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimit: e.POLAR_BODY_LIMIT,
     metricsToken: e.POLAR_METRICS_TOKEN,
     hfEndpoint: e.POLAR_HF_ENDPOINT,
+    artifactStore: e.POLAR_ARTIFACT_STORE,
+    s3: Object.freeze({
+      bucket: e.POLAR_S3_BUCKET,
+      endpoint: e.POLAR_S3_ENDPOINT,
+      region: e.POLAR_S3_REGION,
+      prefix: e.POLAR_S3_PREFIX,
+      forcePathStyle: e.POLAR_S3_FORCE_PATH_STYLE ?? e.POLAR_S3_ENDPOINT !== undefined,
+    }),
     logLevel: e.POLAR_LOG_LEVEL,
     logFiles: e.POLAR_LOG_FILES,
     cookieSecure: e.POLAR_COOKIE_SECURE,
