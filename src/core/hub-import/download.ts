@@ -1,0 +1,242 @@
+import { mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fileDownloadInfo, HubApiError } from '@huggingface/hub';
+import { AppError } from '../../platform/errors.js';
+import {
+  DownloadCancelledError,
+  DownloadVerificationError,
+  HubNotFoundError,
+  HubProtocolError,
+  InsufficientDiskSpaceError,
+} from './errors.js';
+import { type ExpectedHash, FileHasher, hashFile } from './file-hash.js';
+import { type ProgressListener, ProgressTracker } from './progress.js';
+import { localPathFor } from './repo-path.js';
+import { RetryableError, type RetryPolicy, withRetry } from './retry.js';
+
+/** Suffix of a file still being downloaded; a verified file is renamed to its real name. */
+export const PARTIAL_SUFFIX = '.polar-partial';
+
+/** Bytes gathered before one write: fewer syscalls than writing every network chunk. */
+const WRITE_BATCH = 1024 * 1024;
+
+export interface DownloadDeps {
+  idleTimeoutMs: number;
+  diskReserveBytes: number;
+  statfs?: (path: string) => Promise<{ bavail: number; bsize: number }>;
+}
+
+export interface DownloadResult {
+  /** Local path of the verified file. */
+  path: string;
+  bytes: number;
+  /** Bytes that were already on disk from an earlier, interrupted run. */
+  resumedFrom: number;
+}
+
+export interface DownloadParams {
+  repo: string;
+  commit: string;
+  file: ExpectedHash & { path: string };
+  dir: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  endpoint: string;
+  token: string | undefined;
+  fetch: typeof fetch;
+  retry: RetryPolicy;
+  deps: DownloadDeps;
+  /** Turns a library or network failure into a Polar error or a RetryableError. */
+  mapError: (err: unknown) => Error;
+}
+
+class IdleTimeout extends Error {}
+
+export async function downloadRepoFile(p: DownloadParams): Promise<DownloadResult> {
+  const { file } = p;
+  // The name is checked before anything touches the disk or the network.
+  const target = localPathFor(p.dir, file.path);
+  if (file.path.endsWith(PARTIAL_SUFFIX)) throw new HubProtocolError(`reserved file name ${file.path}`);
+  const partial = target + PARTIAL_SUFFIX;
+  if (p.signal?.aborted) throw new DownloadCancelledError(file.path);
+  await mkdir(dirname(target), { recursive: true });
+
+  if ((await sizeOf(target)) === file.size) {
+    const hasher = new FileHasher(file);
+    if ((await hashFile(target, file)) === hasher.expected) {
+      return { path: target, bytes: file.size, resumedFrom: file.size };
+    }
+  }
+  await rm(target, { force: true });
+
+  let offset = await sizeOf(partial);
+  if (offset > file.size) {
+    await rm(partial, { force: true });
+    offset = 0;
+  }
+  await checkDiskSpace(dirname(target), file.size - offset + p.deps.diskReserveBytes, p.deps.statfs);
+
+  const hasher = new FileHasher(file);
+  await hasher.catchUp(partial, offset);
+  const tracker = new ProgressTracker(file.path, file.size, offset, p.onProgress);
+  const resumedFrom = offset;
+
+  await withRetry(p.retry, p.signal, (markProgress) =>
+    attempt(p, partial, hasher, tracker, markProgress).catch((err) => {
+      if (p.signal?.aborted) throw new DownloadCancelledError(file.path);
+      throw err;
+    }),
+  ).catch((err) => {
+    if (p.signal?.aborted) throw new DownloadCancelledError(file.path);
+    throw err;
+  });
+
+  const size = await sizeOf(partial);
+  if (size !== file.size) {
+    await rm(partial, { force: true });
+    throw new DownloadVerificationError(file.path, 'size', String(file.size), String(size));
+  }
+  const digest = hasher.digest();
+  if (digest !== hasher.expected) {
+    await rm(partial, { force: true });
+    throw new DownloadVerificationError(file.path, hasher.check, hasher.expected, digest);
+  }
+  await rename(partial, target);
+  tracker.update(file.size, true);
+  return { path: target, bytes: file.size, resumedFrom };
+}
+
+/** One request for the bytes still missing; appends them to the partial file as they arrive. */
+async function attempt(
+  p: DownloadParams,
+  partial: string,
+  hasher: FileHasher,
+  tracker: ProgressTracker,
+  markProgress: () => void,
+): Promise<void> {
+  const { file } = p;
+  const idle = new AbortController();
+  const timer = setTimeout(() => idle.abort(new IdleTimeout()), p.deps.idleTimeoutMs);
+  const signal = p.signal ? AbortSignal.any([idle.signal, p.signal]) : idle.signal;
+  const fetch: typeof globalThis.fetch = (input, init) => p.fetch(input, { ...init, signal });
+  try {
+    // The probe follows the hub's redirect once, so retries go straight to the storage URL.
+    const info = await fileDownloadInfo({
+      repo: p.repo,
+      path: file.path,
+      revision: p.commit,
+      hubUrl: p.endpoint,
+      accessToken: p.token,
+      fetch,
+    });
+    if (!info) throw new HubNotFoundError('file', file.path);
+    if (info.size !== file.size) {
+      await rm(partial, { force: true });
+      throw new DownloadVerificationError(file.path, 'size', String(file.size), String(info.size));
+    }
+    let offset = hasher.bytes;
+    if (offset === file.size) return;
+    timer.refresh();
+    const headers: Record<string, string> = {};
+    if (offset > 0) headers.Range = `bytes=${offset}-`;
+    if (p.token) headers.Authorization = `Bearer ${p.token}`;
+    const res = await fetch(info.url, { headers });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw p.mapError(new HubApiError(info.url, res.status));
+    }
+    if (offset > 0 && res.status !== 206) {
+      // The server ignored the Range: take the whole body from the start rather than append a copy.
+      offset = 0;
+      hasher.reset();
+    } else if (offset > 0) {
+      const expected = `bytes ${offset}-${file.size - 1}/${file.size}`;
+      const got = res.headers.get('content-range');
+      if (got !== expected) {
+        await res.body?.cancel();
+        throw new HubProtocolError(`${file.path}: Content-Range ${got ?? 'missing'}, expected ${expected}`);
+      }
+    }
+    const length = res.headers.get('content-length');
+    if (length !== null && Number(length) !== file.size - offset) {
+      await res.body?.cancel();
+      await rm(partial, { force: true });
+      throw new DownloadVerificationError(
+        file.path,
+        'size',
+        String(file.size),
+        String(offset + Number(length)),
+      );
+    }
+    if (!res.body) throw new HubProtocolError(`${file.path}: empty response`);
+    await receive(res.body, partial, offset, hasher, file.size, () => {
+      timer.refresh();
+      tracker.update(hasher.bytes);
+      markProgress();
+    });
+  } catch (err) {
+    if (p.signal?.aborted) throw new DownloadCancelledError(file.path);
+    if (idle.signal.aborted) {
+      throw new RetryableError(`${file.path}: no data for ${p.deps.idleTimeoutMs} ms`);
+    }
+    if (err instanceof AppError || err instanceof RetryableError) throw err;
+    throw p.mapError(err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Streams `body` into the partial file from `offset`; bytes that did arrive are kept even if the stream fails. */
+async function receive(
+  body: ReadableStream<Uint8Array>,
+  partial: string,
+  offset: number,
+  hasher: FileHasher,
+  size: number,
+  onWrite: () => void,
+): Promise<void> {
+  const fh = await open(partial, offset === 0 ? 'w' : 'a');
+  let batch: Uint8Array[] = [];
+  let batched = 0;
+  const flush = async () => {
+    if (batched === 0) return;
+    const data = Buffer.concat(batch, batched);
+    batch = [];
+    batched = 0;
+    await fh.write(data);
+    hasher.update(data);
+    onWrite();
+  };
+  try {
+    for await (const chunk of body) {
+      if (hasher.bytes + batched + chunk.length > size) {
+        throw new HubProtocolError(`the hub sent more than the ${size} bytes it listed`);
+      }
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= WRITE_BATCH) await flush();
+    }
+    await flush();
+    if (hasher.bytes === size) await fh.datasync();
+  } catch (err) {
+    if (!(err instanceof HubProtocolError)) await flush();
+    throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+async function checkDiskSpace(dir: string, needed: number, stats: DownloadDeps['statfs']): Promise<void> {
+  const s = stats ? await stats(dir) : await statfs(dir);
+  const available = Number(s.bavail) * Number(s.bsize);
+  if (available < needed) throw new InsufficientDiskSpaceError(needed, available);
+}
