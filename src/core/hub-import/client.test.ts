@@ -144,6 +144,15 @@ describe('HubClient downloads', () => {
     expect((await readdir(h.dir)).sort()).toEqual(['config.json', 'model.safetensors']);
   });
 
+  it('keeps an already verified file instead of downloading it again', async () => {
+    const { commit, file } = await fileOf('polar/tiny', 'model.safetensors');
+    await h.client().downloadFile({ repo: 'polar/tiny', commit, file, dir: h.dir });
+    h.hub.requests.length = 0;
+    const again = await h.client().downloadFile({ repo: 'polar/tiny', commit, file, dir: h.dir });
+    expect(again.resumedFrom).toBe(WEIGHTS.length);
+    expect(h.hub.requests).toEqual([]);
+  });
+
   it('resumes after the connection dies mid-file, asking only for the missing bytes', async () => {
     const { commit, file } = await fileOf('polar/tiny', 'model.safetensors');
     h.hub.faults.dieAfter = { bytes: 100_000, times: 1 };

@@ -81,11 +81,9 @@ export async function downloadRepoFile(p: DownloadParams): Promise<DownloadResul
   const tracker = new ProgressTracker(file.path, file.size, offset, p.onProgress);
   const resumedFrom = offset;
 
+  // Each attempt reports a cancel itself; this catch covers a cancel during the wait between attempts.
   await withRetry(p.retry, p.signal, (markProgress) =>
-    attempt(p, partial, hasher, tracker, markProgress).catch((err) => {
-      if (p.signal?.aborted) throw new DownloadCancelledError(file.path);
-      throw err;
-    }),
+    attempt(p, partial, hasher, tracker, markProgress),
   ).catch((err) => {
     if (p.signal?.aborted) throw new DownloadCancelledError(file.path);
     throw err;
