@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -27,6 +27,7 @@ describe('PGlite data dir', () => {
     await built;
     const dir = join(root, 'from-template');
     expect(await preparePgliteDir(dir, { template })).toBe('template');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(await preparePgliteDir(dir, { template })).toBe('existing');
     expect(readdirSync(root).filter((n) => n.includes('.init-'))).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import {
+  chmodSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -95,6 +96,8 @@ async function initInto(target: string, fill: (staging: string) => Promise<void>
     await fill(staging);
     if (existsSync(target)) rmdirSync(target);
     renameSync(staging, target);
+    // Holds password and token hashes: readable by the node's user only.
+    chmodSync(target, 0o700);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
