@@ -15,6 +15,10 @@ import {
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { createArtifactStore } from './core/artifacts/factory.js';
+import type { ArtifactStore } from './core/artifacts/store.js';
+import { createRegistry, REGISTRY_SECTIONS, type Registry } from './core/registry/index.js';
+import { registryRoutes } from './core/registry/routes.js';
 import { createMaintenanceHooks, type MaintenanceHooks } from './hub/admin/maintenance.js';
 import { createSystemStateRepository } from './hub/admin/repository.js';
 import { adminRoutes } from './hub/admin/routes.js';
@@ -78,6 +82,8 @@ export interface AppDeps {
   settingsOverrides?: Record<string, Record<string, unknown>>;
   /** Settings sections of components composed outside this file (plugins, tests). */
   settingsSections?: readonly SectionDef[];
+  /** Where model files go; defaults to the store POLAR_ARTIFACT_STORE selects. */
+  artifactStore?: ArtifactStore;
 }
 
 export interface Services {
@@ -94,6 +100,8 @@ export interface Services {
   metrics: Metrics;
   /** Cleanup tasks, busy checks and the loaded-model report used by the admin operations. */
   maintenance: MaintenanceHooks;
+  /** Core's model registry: models, versions, aliases and their artifact store. */
+  registry: Registry;
 }
 
 declare module 'fastify' {
@@ -146,7 +154,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const sessionRepo = createSessionRepository(db);
   const keyRepo = createKeyRepository(db);
   const settings = await createSettingsService({
-    registry: createSettingsRegistry([...HUB_SECTIONS, ...(deps.settingsSections ?? [])]),
+    registry: createSettingsRegistry([
+      ...HUB_SECTIONS,
+      ...REGISTRY_SECTIONS,
+      ...(deps.settingsSections ?? []),
+    ]),
     repo: createSettingsRepository(db),
     audit,
     bus,
@@ -205,6 +217,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     log: deps.logger,
     ...(deps.now ? { now: deps.now } : {}),
   });
+  const registry = createRegistry({
+    db,
+    store: deps.artifactStore ?? (await createArtifactStore(config)),
+    audit,
+    bus,
+    settings,
+    maintenance,
+    log: deps.logger,
+    maxUploadBytes: config.maxUploadBytes,
+  });
   const services: Services = {
     bus,
     events,
@@ -216,6 +238,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     health,
     metrics,
     maintenance,
+    registry,
   };
   app.decorate('services', services);
 
@@ -334,6 +357,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(auditRoutes, { audit });
       await api.register(settingsRoutes, { settings });
       await api.register(adminRoutes, { admin });
+      await api.register(registryRoutes, { registry });
     },
     { prefix: '/api/v1' },
   );

@@ -85,6 +85,12 @@ const envSchema = z.object({
     .string()
     .regex(/^((?!\.+\/)[\w.-]+\/)*$/, "must be empty or folder names ending with '/', e.g. polar/")
     .default(''),
+  /** Largest total size of one uploaded model version, in bytes (default 20 GiB). */
+  POLAR_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20 * 1024 ** 3),
   /** Path-style URLs (bucket in the path); most S3-compatible servers need them. Default: on when an endpoint is set. */
   POLAR_S3_FORCE_PATH_STYLE: bool.optional(),
 });
@@ -106,6 +112,7 @@ export interface Config {
   readonly metricsToken: string | undefined;
   readonly hfEndpoint: string;
   readonly artifactStore: 'local' | 's3';
+  readonly maxUploadBytes: number;
   readonly s3: {
     readonly bucket: string | undefined;
     readonly endpoint: string | undefined;
@@ -158,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     metricsToken: e.POLAR_METRICS_TOKEN,
     hfEndpoint: e.POLAR_HF_ENDPOINT,
     artifactStore: e.POLAR_ARTIFACT_STORE,
+    maxUploadBytes: e.POLAR_MAX_UPLOAD_BYTES,
     s3: Object.freeze({
       bucket: e.POLAR_S3_BUCKET,
       endpoint: e.POLAR_S3_ENDPOINT,
