@@ -124,3 +124,38 @@ describe('detection and routing under hostile input', () => {
     LIMIT_MS,
   );
 });
+
+describe('hostile headers that are large, not just malformed', () => {
+  it('walks 200k metadata entries that promise a million, and refuses within a generous bound', async () => {
+    const entry = Buffer.alloc(8 + 6 + 4 + 1);
+    entry.writeBigUInt64LE(6n);
+    entry.writeUInt32LE(0, 14); // u8
+    const head = Buffer.alloc(24);
+    head.write('GGUF');
+    head.writeUInt32LE(3, 4);
+    head.writeBigUInt64LE(1_000_000n, 16);
+    const entries = Array.from({ length: 200_000 }, (_, i) => {
+      const e = Buffer.from(entry);
+      e.write(String(i).padStart(6, '0'), 8);
+      return e;
+    });
+    const started = Date.now();
+    await expect(validateGguf(bufferSource(Buffer.concat([head, ...entries])))).rejects.toThrow(
+      /metadata key #200000 .*past the end/,
+    );
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
+
+  it('refuses a safetensors header of 100k overlapping tensors within a generous bound', async () => {
+    const header: Record<string, unknown> = {};
+    for (let i = 0; i < 100_000; i++) header[`t${i}`] = { dtype: 'U8', shape: [4], data_offsets: [0, 4] };
+    const json = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(json.length));
+    const started = Date.now();
+    await expect(
+      validateSafetensors(bufferSource(Buffer.concat([len, json, Buffer.alloc(4)]))),
+    ).rejects.toThrow(/overlaps/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
+});
