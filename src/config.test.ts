@@ -43,7 +43,9 @@ describe('config', () => {
 
   it('points model imports at the public hub unless POLAR_HF_ENDPOINT names another', () => {
     expect(loadConfig({}).hfEndpoint).toBe('https://huggingface.co');
-    expect(loadConfig({ POLAR_HF_ENDPOINT: 'http://127.0.0.1:9000/' }).hfEndpoint).toBe('http://127.0.0.1:9000');
+    expect(loadConfig({ POLAR_HF_ENDPOINT: 'http://127.0.0.1:9000/' }).hfEndpoint).toBe(
+      'http://127.0.0.1:9000',
+    );
     expect(() => loadConfig({ POLAR_HF_ENDPOINT: 'not a url' })).toThrow(/POLAR_HF_ENDPOINT/);
   });
 
