@@ -232,6 +232,15 @@ describe('ONNX', () => {
     );
   });
 
+  it('checks only the wire structure of files too large to decode, never loading their weights', async () => {
+    const file = tinyOnnxClassifier();
+    const info = await validateOnnx(bufferSource(file), { maxDecodeBytes: 16 });
+    expect(info).toMatchObject({ format: 'onnx', irVersion: 8, graph: undefined });
+    await expect(
+      validateOnnx(bufferSource(file.subarray(0, file.length - 3)), { maxDecodeBytes: 16 }),
+    ).rejects.toMatchObject(invalid(/past the end/));
+  });
+
   it('inspectModel routes to the right validator', async () => {
     expect((await inspectModel(bufferSource(tinyOnnxClassifier()))).format).toBe('onnx');
     expect(await inspectModel(bufferSource(legacyTorchPickle()))).toEqual({ format: 'pickle' });

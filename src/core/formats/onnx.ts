@@ -93,9 +93,12 @@ function valueInfo(v: OnnxTypes.IValueInfoProto): OnnxValueInfo {
   };
 }
 
-export async function validateOnnx(source: ByteSource): Promise<OnnxInfo> {
+export async function validateOnnx(
+  source: ByteSource,
+  opts: { maxDecodeBytes?: number } = {},
+): Promise<OnnxInfo> {
   const { irVersion, fail } = await scanTopLevel(source);
-  if (source.size > MAX_DECODE_BYTES) {
+  if (source.size > (opts.maxDecodeBytes ?? MAX_DECODE_BYTES)) {
     return { format: 'onnx', irVersion, producerName: undefined, opsets: [], graph: undefined };
   }
   let model: InstanceType<typeof onnx.ModelProto>;
