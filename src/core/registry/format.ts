@@ -1,46 +1,19 @@
-/**
- * Format detection from content: a file's name says nothing reliable about what it holds, and a
- * pickle renamed to model.safetensors must still be recognised. Only the leading bytes are read.
- */
-export type FileFormat = 'gguf' | 'safetensors' | 'onnx' | 'pickle' | 'unknown';
+import type { Readable } from 'node:stream';
+import type { ArtifactStore } from '../artifacts/store.js';
+import { type DetectedFormat, detectFormat } from '../formats/detect.js';
+import type { ByteSource } from '../formats/source.js';
 
-/** How many leading bytes detection looks at. */
-export const SNIFF_BYTES = 64 * 1024;
-/** Safetensors headers are JSON; 100 MB is far above any real one and bounds what we accept. */
-const MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024;
+export { SNIFF_BYTES } from '../formats/detect.js';
+export type FileFormat = DetectedFormat;
+
 // Pickle protocols 0 and 1 have no magic number, so for these names an unrecognised content is
 // treated as a pickle too: refusing a real pickle matters more than accepting an odd file.
 const PICKLE_NAMES = /\.(bin|pt|pth|pkl|pickle|ckpt)$/i;
-// ModelProto's first field is ir_version (tag 0x08); writers emit fields in number order, so the
-// next tag is another ModelProto field.
-const ONNX_NEXT_TAGS = new Set([0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42, 0x72, 0xa2, 0xca]);
 
-function isPickle(head: Uint8Array): boolean {
-  if (head[0] === 0x80 && (head[1] ?? 0) >= 2 && (head[1] ?? 0) <= 5) return true;
-  // PyTorch checkpoints are zip archives holding a `data.pkl` entry.
-  if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
-    return Buffer.from(head).includes('.pkl', 0, 'latin1');
-  }
-  return false;
-}
-
-function isSafetensors(head: Uint8Array): boolean {
-  if (head.length < 10) return false;
-  const n = new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true);
-  return n >= 2n && n <= BigInt(MAX_SAFETENSORS_HEADER) && head[8] === 0x7b;
-}
-
-function isOnnx(head: Uint8Array): boolean {
-  const ir = head[1] ?? 0;
-  return head[0] === 0x08 && ir >= 1 && ir <= 100 && ONNX_NEXT_TAGS.has(head[2] ?? 0);
-}
-
+/** The format of one file from its leading bytes; the name only ever makes it stricter. */
 export function detectFileFormat(head: Uint8Array, path: string): FileFormat {
-  if (head.length >= 4 && Buffer.from(head.subarray(0, 4)).toString('latin1') === 'GGUF') return 'gguf';
-  if (isPickle(head)) return 'pickle';
-  if (isSafetensors(head)) return 'safetensors';
-  if (isOnnx(head)) return 'onnx';
-  return PICKLE_NAMES.test(path) ? 'pickle' : 'unknown';
+  const format = detectFormat(head);
+  return format === 'unknown' && PICKLE_NAMES.test(path) ? 'pickle' : format;
 }
 
 /**
@@ -54,4 +27,22 @@ export function versionFormat(files: { path: string; format: FileFormat }[]): st
   if (has('safetensors')) return 'safetensors';
   if (has('pickle')) return 'pytorch';
   return 'other';
+}
+
+async function collect(stream: Readable): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Random access to a stored blob for the format validators, one ranged read per request. */
+export function blobSource(store: ArtifactStore, sha256: string, size: number): ByteSource {
+  return {
+    size,
+    async read(offset, length) {
+      const end = Math.min(size, offset + length) - 1;
+      if (offset >= size || end < offset) return new Uint8Array(0);
+      return collect(await store.open(sha256, { start: offset, end }));
+    },
+  };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeGguf } from '../../../test/fixtures/models/gguf.js';
 import { testDatabase } from '../../../test/helpers/db.js';
 import { createMaintenanceHooks } from '../../hub/admin/maintenance.js';
 import { createAuditRepository } from '../../hub/audit/repository.js';
@@ -64,7 +65,7 @@ async function* parts(files: Record<string, Buffer>): AsyncGenerator<UploadPart>
   for (const [filename, data] of Object.entries(files))
     yield { kind: 'file', filename, stream: Readable.from([data]) };
 }
-const gguf = (tag: string) => Buffer.concat([Buffer.from('GGUF'), Buffer.from(tag)]);
+const gguf = (tag: string) => writeGguf([['general.name', { t: 'string', v: tag }]], []);
 let n = 0;
 const newModel = () =>
   registry.models.create(ctx, {
@@ -131,21 +132,17 @@ describe('registry service', () => {
   it('deleting a model frees only blobs no other version references', async () => {
     const a = await newModel();
     const b = await newModel();
-    const shared = randomBytes(100);
-    const own = randomBytes(100);
+    const shared = gguf(randomBytes(8).toString('hex'));
+    const own = gguf(randomBytes(8).toString('hex'));
     await registry.versions.upload(
       ctx,
       a.id,
       parts({
-        's.bin.gguf': Buffer.concat([Buffer.from('GGUF'), shared]),
-        'o.gguf': Buffer.concat([Buffer.from('GGUF'), own]),
+        's.bin.gguf': shared,
+        'o.gguf': own,
       }),
     );
-    const vb = await registry.versions.upload(
-      ctx,
-      b.id,
-      parts({ 's.gguf': Buffer.concat([Buffer.from('GGUF'), shared]) }),
-    );
+    const vb = await registry.versions.upload(ctx, b.id, parts({ 's.gguf': shared }));
     const va = (await registry.models.get(ctx, a.id)).versions[0]!;
     const ownSha = va.files.find((f) => f.path === 'o.gguf')!.sha256;
     const sharedSha = vb.files[0]!.sha256;

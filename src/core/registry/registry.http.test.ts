@@ -2,6 +2,10 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeGguf } from '../../../test/fixtures/models/gguf.js';
+import { tinyOnnxClassifier } from '../../../test/fixtures/models/onnx.js';
+import { legacyTorchPickle, torchZipCheckpoint } from '../../../test/fixtures/models/pickle.js';
+import { tinySafetensors } from '../../../test/fixtures/models/safetensors.js';
 import { createTestApp, type TestApp, type TestUser } from '../../../test/helpers/app.js';
 
 let t: TestApp;
@@ -44,17 +48,8 @@ function multipart(parts: ({ file: string; data: Buffer } | { field: string; val
   };
 }
 
-/** A minimal well-formed safetensors file: an 8-byte header length, a JSON header, the data. */
-function safetensors(values: number): Buffer {
-  const header = Buffer.from(
-    JSON.stringify({ w: { dtype: 'F32', shape: [values], data_offsets: [0, values * 4] } }),
-  );
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(header.length));
-  return Buffer.concat([len, header, Buffer.alloc(values * 4, 7)]);
-}
-const gguf = () => Buffer.concat([Buffer.from('GGUF'), Buffer.alloc(60, 1)]);
-const pickle = () => Buffer.from([0x80, 0x04, 0x95, 0x10, 0, 0, 0, 0, 0, 0, 0, 0x7d, 0x94, 0x2e]);
+/** A small valid GGUF whose bytes differ with `tag`. */
+const gguf = (tag = 'x') => writeGguf([['general.name', { t: 'string', v: tag }]], []);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const blobCount = () => {
   const dir = join(t.dataDir, 'artifacts');
@@ -158,7 +153,7 @@ describe('models', () => {
 describe('versions', () => {
   it('stores uploaded files with their sha256, detects the format from content and serves Range reads', async () => {
     const m = await model(dev);
-    const weights = safetensors(100);
+    const weights = tinySafetensors();
     const res = await upload(dev, m.id, [
       { file: 'weights.bin', data: weights },
       { file: 'sub/config.json', data: Buffer.from('{"a":1}') },
@@ -232,12 +227,12 @@ describe('versions', () => {
       { file: 'big.gguf', data: Buffer.concat([gguf(), Buffer.alloc(LIMIT)]) },
     ]);
     expect(big.statusCode).toBe(413);
-    const pk = await upload(dev, m.id, [{ file: 'model.safetensors', data: pickle() }]);
+    const pk = await upload(dev, m.id, [{ file: 'model.safetensors', data: torchZipCheckpoint() }]);
     expect(pk.statusCode).toBe(400);
     expect(pk.json().code).toBe('pickle_refused');
     const asked = await upload(dev, m.id, [
       { field: 'allow_pickle', value: 'true' },
-      { file: 'w.pt', data: pickle() },
+      { file: 'pytorch_model.bin', data: legacyTorchPickle() },
     ]);
     expect(asked.json().code).toBe('pickle_refused');
     expect(blobCount()).toBe(before);
@@ -254,9 +249,28 @@ describe('versions', () => {
     expect(setting.statusCode, setting.body).toBeLessThan(300);
     const allowed = await upload(dev, m.id, [
       { field: 'allow_pickle', value: 'true' },
-      { file: 'w.pt', data: pickle() },
+      { file: 'pytorch_model.bin', data: legacyTorchPickle() },
     ]);
     expect(allowed.json()).toMatchObject({ version: 2, format: 'pytorch' });
+  });
+
+  it('validates weights by content: a broken header is 422 and leaves no blob; ONNX with a config is hf-onnx', async () => {
+    const m = await model(dev);
+    const before = blobCount();
+    const truncated = gguf('broken').subarray(0, 20);
+    const res = await upload(dev, m.id, [{ file: 'model.gguf', data: truncated }]);
+    expect(res.statusCode).toBe(422);
+    expect(res.json().code).toBe('invalid_model_file');
+    expect(blobCount()).toBe(before);
+    const onnx = await upload(dev, m.id, [
+      { file: 'config.json', data: Buffer.from('{}') },
+      { file: 'onnx/model.onnx', data: tinyOnnxClassifier() },
+    ]);
+    expect(onnx.json()).toMatchObject({ version: 1, format: 'hf-onnx' });
+    const pickleAsSafetensors = await upload(dev, m.id, [
+      { file: 'model.safetensors', data: legacyTorchPickle() },
+    ]);
+    expect(pickleAsSafetensors.json().code).toBe('pickle_refused');
   });
 
   it('registers external versions and refuses a body that is neither', async () => {
@@ -291,8 +305,7 @@ describe('versions', () => {
 describe('aliases', () => {
   it('moves, records history, rolls back, refuses retired versions and conflicting moves', async () => {
     const m = await model(dev);
-    for (let i = 0; i < 3; i++)
-      await upload(dev, m.id, [{ file: `v${i}.gguf`, data: Buffer.concat([gguf(), Buffer.from([i])]) }]);
+    for (let i = 0; i < 3; i++) await upload(dev, m.id, [{ file: `v${i}.gguf`, data: gguf(`v${i}`) }]);
     const put = (alias: string, body: Record<string, unknown>, who = dev) =>
       t.as(who.token, { method: 'PUT', url: `/api/v1/models/${m.id}/aliases/${alias}`, payload: body });
 
@@ -367,8 +380,8 @@ describe('aliases', () => {
 
 describe('deletion and garbage collection', () => {
   it('frees only blobs no other version references', async () => {
-    const shared = Buffer.concat([gguf(), Buffer.from('shared')]);
-    const own = Buffer.concat([gguf(), Buffer.from('own')]);
+    const shared = gguf('shared');
+    const own = gguf('own');
     const a = await model(dev);
     const b = await model(dev);
     await upload(dev, a.id, [

@@ -6,6 +6,7 @@ import { newId } from '../../hub/auth/tokens.js';
 import { AppError } from '../../platform/errors.js';
 import { safeRelativePath } from '../artifacts/paths.js';
 import { type ByteRange, resolveRange } from '../artifacts/store.js';
+import { inspectModel } from '../formats/detect.js';
 import {
   duplicateFile,
   fileNotFound,
@@ -15,7 +16,7 @@ import {
   pickleRefused,
   uploadTooLarge,
 } from './errors.js';
-import { detectFileFormat, type FileFormat, SNIFF_BYTES, versionFormat } from './format.js';
+import { blobSource, detectFileFormat, type FileFormat, SNIFF_BYTES, versionFormat } from './format.js';
 import type { ModelRow, VersionRow } from './repository.js';
 import { externalVersionBody, lineage, metrics, type VersionView } from './schema.js';
 import type { ModelAccess, RegistryDeps } from './service.js';
@@ -117,6 +118,23 @@ export function createVersionService(deps: VersionDeps, access: ModelAccess) {
     return toVersionView(v, stored);
   };
 
+  /**
+   * Checks a stored weights file's header (422 invalid_model_file when it does not hold together)
+   * and removes the blob of a refused file: the verdict depends on the bytes alone, so no other
+   * version can be referencing the same blob.
+   */
+  const validateStored = async (stored: { sha256: string; size: number }, path: string) => {
+    try {
+      await inspectModel(blobSource(deps.store, stored.sha256, stored.size));
+    } catch (err) {
+      await deps.repo
+        .removeIfUnreferenced(stored.sha256, async () => void (await deps.store.delete(stored.sha256)))
+        .catch((e) => deps.log.warn({ err: e, sha256: stored.sha256 }, 'could not remove a refused blob'));
+      if (err instanceof AppError) throw new AppError(err.status, err.code, `${path}: ${err.message}`);
+      throw err;
+    }
+  };
+
   return {
     /** A version from uploaded files: every file is stored and hashed before the version exists. */
     async upload(
@@ -154,6 +172,9 @@ export function createVersionService(deps: VersionDeps, access: ModelAccess) {
           throw err;
         }
         used += stored.size;
+        if (format === 'gguf' || format === 'safetensors' || format === 'onnx') {
+          await validateStored(stored, path);
+        }
         files.push({ path, format, ...stored });
       }
       if (files.length === 0) throw noFiles();
