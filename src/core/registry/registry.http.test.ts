@@ -398,7 +398,15 @@ describe('deletion and garbage collection', () => {
     expect(still.rawPayload.equals(shared)).toBe(true);
     expect(await t.app.services.registry.store.has(sha(own))).toBe(false);
 
+    const cleanup = await t.as(t.admin.token, {
+      method: 'POST',
+      url: '/api/v1/admin/cleanup',
+      payload: { operations: ['clean_models'] },
+    });
+    expect(cleanup.statusCode, cleanup.body).toBe(200);
+    expect(cleanup.json().operations_completed).toContain('clean_models');
     const gc = await t.app.services.registry.collectGarbage({ graceMs: 0 });
     expect(gc.deleted).not.toContain(sha(shared));
+    expect(await t.app.services.registry.store.has(sha(shared))).toBe(true);
   });
 });
