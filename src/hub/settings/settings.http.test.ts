@@ -67,6 +67,7 @@ describe('reading', () => {
     expect(items.map((s) => `${s.scope}/${s.section}`)).toEqual([
       'events/retention',
       'logging/general',
+      'registry/storage',
       'security/auth',
       'testing/provider',
     ]);
@@ -95,7 +96,7 @@ describe('reading', () => {
 
   it('answers all sections, one scope, one section with its version as ETag', async () => {
     const all = await get(t.admin.token, '');
-    expect(all.json().items).toHaveLength(4);
+    expect(all.json().items).toHaveLength(5);
     expect(all.json().next_cursor).toBeNull();
     const scope = await get(t.admin.token, '/security');
     expect(scope.json().items.map((s: { section: string }) => s.section)).toEqual(['auth']);
