@@ -17,6 +17,8 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createArtifactStore } from './core/artifacts/factory.js';
 import type { ArtifactStore } from './core/artifacts/store.js';
+import { createHubImport, type HubImport } from './core/hub-import/index.js';
+import { downloadRoutes } from './core/hub-import/routes.js';
 import { createRegistry, REGISTRY_SECTIONS, type Registry } from './core/registry/index.js';
 import { registryRoutes } from './core/registry/routes.js';
 import { createMaintenanceHooks, type MaintenanceHooks } from './hub/admin/maintenance.js';
@@ -84,6 +86,8 @@ export interface AppDeps {
   settingsSections?: readonly SectionDef[];
   /** Where model files go; defaults to the store POLAR_ARTIFACT_STORE selects. */
   artifactStore?: ArtifactStore;
+  /** Hub client tuning for imports (tests shorten retries and timeouts). */
+  hubClient?: Parameters<typeof createHubImport>[0]['client'];
 }
 
 export interface Services {
@@ -102,6 +106,8 @@ export interface Services {
   maintenance: MaintenanceHooks;
   /** Core's model registry: models, versions, aliases and their artifact store. */
   registry: Registry;
+  /** Imports from a Hugging Face hub (POLAR_HF_ENDPOINT). */
+  hubImport: HubImport;
 }
 
 declare module 'fastify' {
@@ -227,6 +233,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     log: deps.logger,
     maxUploadBytes: config.maxUploadBytes,
   });
+  const hubImport = createHubImport({
+    db,
+    registry,
+    audit,
+    bus,
+    log: deps.logger,
+    masterKey: deps.masterKey,
+    dataDir: config.dataDir,
+    endpoint: config.hfEndpoint,
+    ...(deps.hubClient ? { client: deps.hubClient } : {}),
+  });
   const services: Services = {
     bus,
     events,
@@ -239,6 +256,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metrics,
     maintenance,
     registry,
+    hubImport,
   };
   app.decorate('services', services);
 
@@ -247,6 +265,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onReady', async () => {
     await fanout?.ready();
     events.start();
+    await hubImport.runner.start();
     stopPruning = startEventPruning({ bus, settings: app.services.settings, log: deps.logger });
     // Expired sessions no longer authenticate; this only keeps the table small.
     stopSessionSweep = startPeriodic({
@@ -261,6 +280,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   // Before @fastify/websocket's own preClose (registered later), so clients see 1001 "shutting down".
   app.addHook('preClose', async () => events.stop());
+  // Running downloads stop but stay active, so the next start resumes them from their partial files.
+  app.addHook('preClose', async () => hubImport.runner.close());
   app.addHook('onClose', async () => {
     await stopPruning?.();
     await stopSessionSweep?.();
@@ -357,6 +378,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(auditRoutes, { audit });
       await api.register(settingsRoutes, { settings });
       await api.register(adminRoutes, { admin });
+      // Before the registry's /models/:id routes only for readability: the router prefers static paths.
+      await api.register(downloadRoutes, { downloads: hubImport.service });
       await api.register(registryRoutes, { registry });
     },
     { prefix: '/api/v1' },

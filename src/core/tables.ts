@@ -133,3 +133,61 @@ export const aliasHistory = pgTable(
   },
   (t) => [index('model_alias_history_alias_idx').on(t.modelId, t.alias, t.id)],
 );
+
+export const DOWNLOAD_STATUSES = [
+  'queued',
+  'downloading',
+  'verifying',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+export type DownloadStatus = (typeof DOWNLOAD_STATUSES)[number];
+
+export interface DownloadFile {
+  path: string;
+  size: number;
+  done_bytes: number;
+  /** Content sha256 for LFS files; small files are verified by their git blob id instead. */
+  sha256: string | null;
+  git_oid: string;
+}
+
+/** Imports from a Hugging Face hub: durable jobs a restarted process picks up again. */
+export const modelDownloads = pgTable(
+  'model_downloads',
+  {
+    id: text('id').primaryKey(),
+    status: text('status', { enum: DOWNLOAD_STATUSES }).notNull().default('queued'),
+    message: text('message').notNull().default(''),
+    repo: text('repo').notNull(),
+    revision: text('revision').notNull(),
+    commit: text('commit'),
+    modelFormat: text('model_format').notNull(),
+    /** Registry model the version goes into, and its task when the import creates it. */
+    targetName: text('target_name').notNull(),
+    task: text('task').notNull(),
+    files: jsonb('files').$type<DownloadFile[]>().notNull().default([]),
+    bytesDone: bigint('bytes_done', { mode: 'number' }).notNull().default(0),
+    bytesTotal: bigint('bytes_total', { mode: 'number' }).notNull().default(0),
+    speedBps: bigint('speed_bps', { mode: 'number' }).notNull().default(0),
+    etaSeconds: integer('eta_seconds'),
+    modelId: text('model_id'),
+    version: integer('version'),
+    error: jsonb('error').$type<{ code: string; message: string }>(),
+    /** The hub token, encrypted; removed as soon as the job finishes. */
+    tokenSealed: text('token_sealed'),
+    /** repo, commit, format and the selected paths: identical active requests share one job. */
+    shareKey: text('share_key').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    uniqueIndex('model_downloads_active_share_idx')
+      .on(t.shareKey)
+      .where(sql`${t.status} in ('queued', 'downloading', 'verifying')`),
+    index('model_downloads_owner_idx').on(t.createdBy, t.createdAt),
+  ],
+);

@@ -42,15 +42,17 @@ export function createRegistry(deps: {
   const repo = createRegistryRepository(deps.db);
   const base = { repo, store: deps.store, audit: deps.audit, bus: deps.bus, log: deps.log };
   const access = createModelAccess(base);
+  const allowPickleStorage = () => deps.settings.get(registryStorageSettings).allow_pickle_storage;
   const registry = {
     store: deps.store,
+    allowPickleStorage,
     maxUploadBytes: deps.maxUploadBytes,
     models: createModelService(base, access),
     versions: createVersionService(
       {
         ...base,
         maxUploadBytes: deps.maxUploadBytes,
-        allowPickleStorage: () => deps.settings.get(registryStorageSettings).allow_pickle_storage,
+        allowPickleStorage,
       },
       access,
     ),

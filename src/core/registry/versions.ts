@@ -93,6 +93,15 @@ function versionDigest(files: { path: string; sha256: string }[]): string | null
   return createHash('sha256').update(manifest).digest('hex');
 }
 
+/** The first bytes of a stored blob, for format detection. */
+async function readHead(store: VersionDeps['store'], sha256: string, size: number): Promise<Buffer> {
+  if (size === 0) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const c of await store.open(sha256, { start: 0, end: Math.min(size, SNIFF_BYTES) - 1 }))
+    chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
 export function createVersionService(deps: VersionDeps, access: ModelAccess) {
   const insert = async (
     ctx: RequestContext,
@@ -196,6 +205,53 @@ export function createVersionService(deps: VersionDeps, access: ModelAccess) {
         },
         files.map(({ path, size, sha256 }) => ({ path, size, sha256 })),
       );
+    },
+
+    /**
+     * A version from blobs already in the store (an import job put them there). `lineage.job_id`
+     * keys it: a job that runs again after registering gets the version it made, not a second one.
+     */
+    async registerStored(
+      ctx: RequestContext,
+      idOrName: string,
+      input: {
+        files: { path: string; size: number; sha256: string }[];
+        source: string;
+        lineage: { job_id: string };
+        metrics?: Record<string, unknown>;
+      },
+    ): Promise<{ modelId: string; version: VersionView }> {
+      const m = await access.writable(ctx, idOrName);
+      const existing = (await deps.repo.versionsOf(m.id)).find(
+        (v) => v.lineage.job_id === input.lineage.job_id,
+      );
+      if (existing)
+        return { modelId: m.id, version: toVersionView(existing, await deps.repo.filesOf([existing.id])) };
+      const typed: { path: string; size: number; sha256: string; format: FileFormat }[] = [];
+      for (const f of input.files) {
+        const path = safeRelativePath(f.path);
+        const head = await readHead(deps.store, f.sha256, f.size);
+        const format = detectFileFormat(head, path);
+        if (format === 'pickle' && !deps.allowPickleStorage()) throw pickleRefused(path);
+        if (format === 'gguf' || format === 'safetensors' || format === 'onnx') await validateStored(f, path);
+        typed.push({ ...f, path, format });
+      }
+      if (typed.length === 0) throw noFiles();
+      const version = await insert(
+        ctx,
+        m,
+        {
+          format: versionFormat(typed),
+          size: typed.reduce((n, f) => n + f.size, 0),
+          sha256: versionDigest(typed),
+          source: input.source,
+          lineage: input.lineage,
+          metrics: input.metrics ?? {},
+          external: null,
+        },
+        typed.map(({ path, size, sha256 }) => ({ path, size, sha256 })),
+      );
+      return { modelId: m.id, version };
     },
 
     /** A version that points at a model served by an external provider; it has no files. */

@@ -1,0 +1,222 @@
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { RequestContext } from '../../hub/auth/principal.js';
+import { decrypt } from '../../platform/crypto/keys.js';
+import { AppError } from '../../platform/errors.js';
+import type { EventBus } from '../../platform/events/bus.js';
+import type { Registry } from '../registry/index.js';
+import type { DownloadFile } from '../tables.js';
+import { HubClient, type HubClientOptions } from './client.js';
+import { scrubSecret } from './errors.js';
+import type { DownloadRepository, DownloadRow } from './repository.js';
+import { toDownloadJob } from './schema.js';
+
+/** Progress is written and announced at most this often per job (≤ 2 events a second). */
+const PROGRESS_EVERY_MS = 500;
+
+export interface RunnerDeps {
+  repo: DownloadRepository;
+  registry: Registry;
+  bus: EventBus;
+  log: Logger;
+  /** Subkey that seals hub tokens at rest; the job id is the associated data. */
+  tokenKey: Buffer;
+  /** Partial and finished files live in <downloadsDir>/<job_id>/ until registered. */
+  downloadsDir: string;
+  client: Omit<HubClientOptions, 'accessToken'>;
+  concurrency: number;
+}
+
+const ownerContext = (row: DownloadRow): RequestContext => ({
+  principal: {
+    userId: row.createdBy,
+    username: row.createdBy,
+    role: 'developer',
+    permissions: new Set(),
+    via: 'session',
+  },
+  requestId: `download-${row.id}`,
+  ip: '',
+});
+
+/**
+ * Runs download jobs in this process, at most `concurrency` at once. The database is the source of
+ * truth: a job left active by a previous process is picked up again on start and resumes its
+ * partial files; closing aborts running jobs without failing them, so the next start resumes them.
+ */
+export function createDownloadRunner(deps: RunnerDeps) {
+  const queue: string[] = [];
+  const running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  let closing = false;
+
+  const publish = async (row: DownloadRow, type: string) => {
+    await deps.bus.publish({ topic: 'models', type, data: toDownloadJob(row), userId: row.createdBy });
+  };
+
+  const pump = () => {
+    while (!closing && running.size < deps.concurrency && queue.length > 0) {
+      const id = queue.shift() as string;
+      if (running.has(id)) continue;
+      const abort = new AbortController();
+      const done = run(id, abort.signal)
+        .catch((err) => deps.log.error({ err, jobId: id }, 'download job crashed'))
+        .finally(() => {
+          running.delete(id);
+          pump();
+        });
+      running.set(id, { abort, done });
+    }
+  };
+
+  const ensureModel = async (ctx: RequestContext, row: DownloadRow) => {
+    try {
+      await deps.registry.models.create(ctx, {
+        name: row.targetName,
+        task: row.task as never,
+        description: `Imported from ${row.repo}`,
+        tags: [],
+        visibility: 'internal',
+      });
+    } catch (err) {
+      // Importing into an existing model is allowed when the requester may write to it.
+      if (!(err instanceof AppError && err.code === 'model_name_taken')) throw err;
+    }
+  };
+
+  async function run(id: string, signal: AbortSignal): Promise<void> {
+    const start = await deps.repo.get(id);
+    if (!start || !['queued', 'downloading', 'verifying'].includes(start.status)) return;
+    const dir = join(deps.downloadsDir, id);
+    const token = start.tokenSealed ? decrypt(deps.tokenKey, start.tokenSealed, id) : undefined;
+    const client = new HubClient({ ...deps.client, ...(token ? { accessToken: token } : {}) });
+    const files: DownloadFile[] = start.files.map((f) => ({ ...f }));
+    let speed = 0;
+    let eta: number | null = null;
+    let lastWrite = 0;
+    const persist = async (force: boolean) => {
+      const now = Date.now();
+      if (!force && now - lastWrite < PROGRESS_EVERY_MS) return;
+      lastWrite = now;
+      const row = await deps.repo.updateActive(id, {
+        files,
+        bytesDone: files.reduce((n, f) => n + f.done_bytes, 0),
+        speedBps: Math.round(speed),
+        etaSeconds: eta === null ? null : Math.ceil(eta),
+      });
+      if (row) await publish(row, 'download.progress');
+    };
+    try {
+      let row = await deps.repo.updateActive(id, { status: 'downloading', message: 'Downloading' });
+      if (!row) return;
+      const total = files.reduce((n, f) => n + f.size, 0);
+      let writes: Promise<void> = Promise.resolve();
+      for (const f of files) {
+        await client.downloadFile({
+          repo: start.repo,
+          commit: start.commit as string,
+          file: { path: f.path, size: f.size, gitOid: f.git_oid, sha256: f.sha256 ?? undefined },
+          dir,
+          signal,
+          onProgress: (p) => {
+            f.done_bytes = p.bytesDone;
+            speed = p.bytesPerSecond;
+            const left = total - files.reduce((n, x) => n + x.done_bytes, 0);
+            eta = speed > 0 ? left / speed : null;
+            // Reports arrive synchronously; writes are chained so they land in order.
+            writes = writes.then(() => persist(false)).catch(() => undefined);
+          },
+        });
+        f.done_bytes = f.size;
+      }
+      await writes;
+      row = await deps.repo.updateActive(id, {
+        status: 'verifying',
+        message: 'Storing and registering',
+        files,
+        bytesDone: total,
+        etaSeconds: 0,
+      });
+      if (!row) return;
+      const stored: { path: string; size: number; sha256: string }[] = [];
+      for (const f of files) {
+        // The hub's sha256 (LFS files) is checked again by the store: what is registered is what was verified.
+        const put = await deps.registry.store.put(createReadStream(join(dir, f.path)), {
+          ...(f.sha256 ? { expectedSha256: f.sha256 } : {}),
+          signal,
+        });
+        stored.push({ path: f.path, ...put });
+      }
+      const ctx = ownerContext(start);
+      await ensureModel(ctx, start);
+      const { modelId, version } = await deps.registry.versions.registerStored(ctx, start.targetName, {
+        files: stored,
+        source: `hf:${start.repo}@${start.commit}`,
+        lineage: { job_id: id },
+        metrics: { hf_repo: start.repo, hf_revision: start.revision, hf_commit: start.commit },
+      });
+      row = await deps.repo.updateActive(id, {
+        status: 'succeeded',
+        message: `Registered as version ${version.version}`,
+        modelId,
+        version: version.version,
+        tokenSealed: null,
+        finishedAt: new Date(),
+        speedBps: 0,
+        etaSeconds: 0,
+      });
+      await rm(dir, { recursive: true, force: true });
+      if (row) await publish(row, 'download.succeeded');
+    } catch (err) {
+      // A shutdown leaves the job active with its partial files: the next start resumes it.
+      if (closing && signal.aborted) return;
+      await rm(dir, { recursive: true, force: true });
+      const code = err instanceof AppError ? err.code : 'download_failed';
+      const message = scrubSecret(err instanceof Error ? err.message : String(err), token);
+      if (!(err instanceof AppError)) deps.log.error({ err: { message }, jobId: id }, 'download failed');
+      const row = await deps.repo.updateActive(id, {
+        status: 'failed',
+        message,
+        error: { code, message },
+        tokenSealed: null,
+        finishedAt: new Date(),
+        speedBps: 0,
+        etaSeconds: null,
+      });
+      if (row) await publish(row, 'download.failed');
+    }
+  }
+
+  return {
+    publish,
+    enqueue(id: string) {
+      if (closing || queue.includes(id) || running.has(id)) return;
+      queue.push(id);
+      pump();
+    },
+    /** Re-queues what a previous process left active. */
+    async start() {
+      for (const row of await deps.repo.active()) this.enqueue(row.id);
+    },
+    /** Stops a job's download and waits until it no longer writes; its files are then removed. */
+    async stop(id: string) {
+      const i = queue.indexOf(id);
+      if (i >= 0) queue.splice(i, 1);
+      const r = running.get(id);
+      if (r) {
+        r.abort.abort();
+        await r.done;
+      }
+      await rm(join(deps.downloadsDir, id), { recursive: true, force: true });
+    },
+    async close() {
+      closing = true;
+      queue.length = 0;
+      const all = [...running.values()];
+      for (const r of all) r.abort.abort();
+      await Promise.all(all.map((r) => r.done));
+    },
+  };
+}
+export type DownloadRunner = ReturnType<typeof createDownloadRunner>;
