@@ -4,17 +4,15 @@ import {
   type BenchOptions,
   benchRedis,
   createBenchDatabase,
-  firstLine,
   fmt,
   type Section,
-  spawnNode,
-  stop,
+  type TargetReady,
+  withTarget,
 } from './lib.js';
 
 const CONNECTIONS = 10;
 /** Unmeasured load before each case, so the JIT and the database caches are warm. */
 const WARMUP_S = 1;
-const TARGET = new URL('./target.ts', import.meta.url).pathname;
 
 interface Measured {
   case: string;
@@ -26,12 +24,6 @@ interface Measured {
   expected_status: number;
   unexpected_responses: number;
   errors: number;
-}
-
-interface Ready {
-  url: string;
-  token?: string;
-  note?: string;
 }
 
 async function load(url: string, token: string | undefined, seconds: number) {
@@ -46,7 +38,7 @@ async function load(url: string, token: string | undefined, seconds: number) {
 async function measure(
   name: string,
   route: string,
-  target: Ready,
+  target: TargetReady,
   opts: BenchOptions & { token?: string | undefined; expectedStatus: number },
 ): Promise<Measured> {
   await load(target.url, opts.token, WARMUP_S);
@@ -65,20 +57,6 @@ async function measure(
     unexpected_responses: total - (byClass[expectedClass] ?? 0),
     errors: r.errors,
   };
-}
-
-async function withTarget<T>(
-  kind: 'bare' | 'polar',
-  env: NodeJS.ProcessEnv,
-  fn: (ready: Ready) => Promise<T>,
-): Promise<T> {
-  const child = spawnNode(['--import', 'tsx', TARGET, kind], { ...process.env, ...env });
-  try {
-    const ready = JSON.parse(await firstLine(child, 120_000)) as Ready;
-    return await fn(ready);
-  } finally {
-    await stop(child);
-  }
 }
 
 export const authRead: Benchmark = {

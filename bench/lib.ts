@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
@@ -6,6 +7,8 @@ import pg from 'pg';
 export interface BenchOptions {
   /** Seconds of measured load per case. */
   duration: number;
+  /** Size of the file the import benchmark downloads, in MiB. */
+  importMb: number;
 }
 
 /** One benchmark's answer: a table for people and the raw numbers for the JSON file. */
@@ -81,6 +84,20 @@ export async function benchRedis(): Promise<{ url: string } | { skipped: string 
   return answer === '+PONG' ? { url } : { skipped: `Redis unreachable at ${redact(url)}: ${answer}` };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN where /proc is missing. */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th overall.
+    const rest = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+/** USER_HZ, 100 on every Linux port Node runs on. */
+const CLOCK_TICKS = 100;
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -129,6 +146,31 @@ export function spawnNode(
   stderr: 'inherit' | 'pipe' = 'inherit',
 ): ChildProcess {
   return spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', stderr] });
+}
+
+const TARGET = new URL('./target.ts', import.meta.url).pathname;
+
+/** What bench/target.ts prints when its server is ready. */
+export interface TargetReady {
+  url: string;
+  token?: string;
+  /** What the run had to work around, shown under the table. */
+  note?: string;
+}
+
+/** Runs `fn` against a bench/target.ts server in its own process, stopped afterwards whatever happens. */
+export async function withTarget<T>(
+  kind: 'bare' | 'polar',
+  env: NodeJS.ProcessEnv,
+  fn: (ready: TargetReady, pid: number | undefined) => Promise<T>,
+): Promise<T> {
+  const child = spawnNode(['--import', 'tsx', TARGET, kind], { ...process.env, ...env });
+  try {
+    const ready = JSON.parse(await firstLine(child, 120_000)) as TargetReady;
+    return await fn(ready, child.pid);
+  } finally {
+    await stop(child);
+  }
 }
 
 export const fmt = {

@@ -1,7 +1,7 @@
 /**
  * One server under load, in its own process so the load generator does not share its event loop.
- * Usage: node --import tsx bench/target.ts bare|polar  (polar reads POLAR_BENCH_TARGET_DATABASE_URL
- * and POLAR_BENCH_TARGET_REDIS_URL).
+ * Usage: node --import tsx bench/target.ts bare|polar  (polar reads POLAR_BENCH_TARGET_DATABASE_URL,
+ * POLAR_BENCH_TARGET_REDIS_URL and POLAR_BENCH_TARGET_HF_ENDPOINT).
  * Prints one JSON line `{ url, token }` on stdout when ready; exits on SIGTERM.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,6 +44,7 @@ async function polar(): Promise<{ ready: Ready; close: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'polar-bench-'));
   const databaseUrl = process.env.POLAR_BENCH_TARGET_DATABASE_URL;
   const redisUrl = process.env.POLAR_BENCH_TARGET_REDIS_URL;
+  const hfEndpoint = process.env.POLAR_BENCH_TARGET_HF_ENDPOINT;
   const config = loadConfig({
     POLAR_DATA_DIR: dataDir,
     POLAR_PORT: '0',
@@ -52,6 +53,7 @@ async function polar(): Promise<{ ready: Ready; close: () => Promise<void> }> {
     POLAR_ADMIN_PASSWORD: ADMIN_PASSWORD,
     ...(databaseUrl ? { POLAR_DATABASE_URL: databaseUrl } : {}),
     ...(redisUrl ? { POLAR_REDIS_URL: redisUrl } : {}),
+    ...(hfEndpoint ? { POLAR_HF_ENDPOINT: hfEndpoint } : {}),
   });
   const server = await startServer(config, {
     settingsOverrides: { 'security/auth': { api_per_minute: API_PER_MINUTE } },
