@@ -185,7 +185,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 }
 
 /** What CLI client commands need: only their variables are parsed, so a server-only one cannot break them. */
-export type CliConfig = Pick<Config, 'url' | 'token' | 'configDir'>;
+export type CliConfig = Pick<Config, 'url' | 'token' | 'configDir'> & {
+  /** HF_TOKEN, the Hugging Face convention, read by `polar pull` for gated or private repos. */
+  hfToken?: string | undefined;
+};
 
 const cliEnvSchema = envSchema.pick({ POLAR_URL: true, POLAR_TOKEN: true, POLAR_CONFIG_DIR: true });
 
@@ -197,7 +200,12 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   const parsed = cliEnvSchema.safeParse(picked);
   if (!parsed.success) throw invalid(parsed.error);
   const e = parsed.data;
-  return Object.freeze({ url: e.POLAR_URL, token: e.POLAR_TOKEN, configDir: resolve(e.POLAR_CONFIG_DIR) });
+  return Object.freeze({
+    url: e.POLAR_URL,
+    token: e.POLAR_TOKEN,
+    configDir: resolve(e.POLAR_CONFIG_DIR),
+    hfToken: env.HF_TOKEN || undefined,
+  });
 }
 
 /** The variables with their one-line reasons, for `polar serve --help` and the README. */

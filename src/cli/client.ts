@@ -15,6 +15,15 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
+export interface RawRequestOptions {
+  query?: Query;
+  /** Streamed as-is (a multipart body, say); the caller sets its content-type. */
+  body?: RequestInit['body'];
+  headers?: Record<string, string>;
+  /** Whole-transfer bound; uploads and downloads of large weights take far longer than an API call. */
+  timeoutMs?: number;
+}
+
 export interface ClientOptions {
   baseUrl: string;
   token?: string | undefined;
@@ -53,30 +62,49 @@ export class ApiClient {
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.raw(method, path, {
+      query: opts.query,
+      headers: {
+        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
+      },
+      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    });
+    const text = await res.text();
+    return parseBody(text, res.headers.get('content-type')) as T;
+  }
+
+  /**
+   * A request whose body and answer are streams (file uploads and downloads). A non-2xx answer is
+   * still read and thrown as ApiError; a 2xx answer is returned unread.
+   */
+  async raw(method: string, path: string, opts: RawRequestOptions = {}): Promise<Response> {
     const url = new URL(this.baseUrl + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v !== undefined) url.searchParams.set(k, String(v));
     }
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const streamed = opts.body instanceof ReadableStream;
     let res: Response;
     try {
       res = await this.fetchFn(url, {
         method,
         headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+        body: opts.body,
+        signal: AbortSignal.timeout(timeoutMs),
+        // Node's fetch sends a stream body only in half-duplex mode (the answer comes after it).
+        ...(streamed ? { duplex: 'half' } : {}),
+      } as RequestInit);
     } catch (err) {
-      throw new UnreachableError(
-        `Cannot reach Polar at ${this.baseUrl}: ${networkReason(err, this.timeoutMs)}`,
-      );
+      throw new UnreachableError(`Cannot reach Polar at ${this.baseUrl}: ${networkReason(err, timeoutMs)}`);
     }
-    const text = await res.text();
-    const body = parseBody(text, res.headers.get('content-type'));
-    if (!res.ok) throw toApiError(res, body, text);
-    return body as T;
+    if (!res.ok) {
+      const text = await res.text();
+      throw toApiError(res, parseBody(text, res.headers.get('content-type')), text);
+    }
+    return res;
   }
 }
 

@@ -23,6 +23,15 @@ export interface CliContext {
   defaults?: GlobalOptions;
   /** Set while running inside `polar shell` (which then omits serve and shell). */
   inShell?: boolean;
+  /**
+   * Raw standard error for progress bars, which redraw one line with `\r` and so cannot go through
+   * err(). Without it (or when it is not a terminal) progress is printed as plain lines.
+   */
+  stderr?: { isTTY: boolean; columns?: number | undefined; write(raw: string): void };
+  /** Runs handler on Ctrl-C (SIGINT) until the returned function is called. */
+  onInterrupt?: (handler: () => void) => () => void;
+  /** Waits between polls; tests pass one that does not wait. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export function globalsOf(ctx: CliContext, cmd: Command): GlobalOptions {

@@ -18,6 +18,14 @@ const code = await runCli(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
   prompter,
+  stderr: process.stderr,
+  onInterrupt: (handler) => {
+    let presses = 0;
+    // A second Ctrl-C ends the process at once, in case the first one's cleanup hangs.
+    const listener = () => (++presses > 1 ? process.exit(130) : handler());
+    process.on('SIGINT', listener);
+    return () => process.off('SIGINT', listener);
+  },
 });
 // Standard input is opened only when a command asked something; release it so the process can end.
 prompter.close();

@@ -3,6 +3,8 @@ import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
 import { registerAuth } from './commands/auth.js';
 import { registerKeys } from './commands/keys.js';
+import { registerModels } from './commands/models.js';
+import { registerPull } from './commands/pull.js';
 import { registerSettings } from './commands/settings.js';
 import { registerShell } from './commands/shell.js';
 import { registerStatus } from './commands/status.js';
@@ -46,6 +48,8 @@ export function createProgram(ctx: CliContext): Command {
   registerAuth(program, ctx);
   registerUsers(program, ctx);
   registerKeys(program, ctx);
+  registerModels(program, ctx);
+  registerPull(program, ctx);
   registerStatus(program, ctx);
   registerSettings(program, ctx);
   registerAudit(program, ctx);
