@@ -1,11 +1,11 @@
 import { type Command, Option } from 'commander';
+import type { DownloadJob } from '../../core/hub-import/schema.js';
 import type { ApiClient, Page } from '../client.js';
 import { type CliContext, clientOf, globalsOf, nextPageHint, print } from '../context.js';
 import { SilentExit, UsageError } from '../errors.js';
 import { bytes, type Column, fields, json, table, time } from '../output.js';
 import { duration, ProgressReporter } from '../progress.js';
 import { intOption } from '../values.js';
-import type { DownloadJob, DownloadStatus } from './download-job.js';
 
 const DOWNLOADS = '/api/v1/models/download';
 /** Often enough for a live bar, rare enough to cost the node nothing. */
@@ -13,7 +13,7 @@ export const POLL_INTERVAL_MS = 500;
 /** The shell convention for "ended by Ctrl-C". */
 export const EXIT_INTERRUPTED = 130;
 
-const FINISHED: ReadonlySet<DownloadStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+const FINISHED: ReadonlySet<DownloadJob['status']> = new Set(['succeeded', 'failed', 'cancelled']);
 const STATUSES = ['queued', 'downloading', 'verifying', 'succeeded', 'failed', 'cancelled'];
 
 const jobPath = (id: string) => `${DOWNLOADS}/${encodeURIComponent(id)}`;
