@@ -13,3 +13,5 @@ export const rangeNotSatisfiable = (size: number) =>
   new AppError(416, 'range_not_satisfiable', `The requested range is outside the artifact (${size} bytes)`);
 export const invalidDigest = () =>
   new AppError(400, 'invalid_sha256', 'A sha256 digest is 64 lowercase hexadecimal characters');
+export const sizeMismatch = (expected: number, actual: number) =>
+  new AppError(422, 'artifact_size_mismatch', `The file has ${actual} bytes, but ${expected} were expected`);

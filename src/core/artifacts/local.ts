@@ -3,9 +3,11 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
+import { adoptByStreaming, checkAdoptable } from './adopt.js';
 import { artifactNotFound } from './errors.js';
 import { Meter } from './meter.js';
 import {
+  type AdoptOptions,
   type ArtifactInfo,
   type ArtifactStore,
   assertDigest,
@@ -29,7 +31,11 @@ export class LocalArtifactStore implements ArtifactStore {
 
   constructor(
     root: string,
-    private readonly defaults: { maxBytes?: number } = {},
+    private readonly defaults: {
+      maxBytes?: number;
+      /** Replaceable so tests can stand for a source on another file system (EXDEV). */
+      rename?: (from: string, to: string) => Promise<void>;
+    } = {},
   ) {
     this.blobs = join(root, 'sha256');
     this.tmp = join(root, 'tmp');
@@ -76,6 +82,44 @@ export class LocalArtifactStore implements ArtifactStore {
         await rm(tmpPath, { force: true });
       }
     }
+  }
+
+  /**
+   * Moves a file the caller hands over into its content address: no copy, no second hash (the
+   * contract on `AdoptOptions` says why that is sound). Outside this store's file system a rename
+   * is impossible, and the file is streamed through `put` instead.
+   */
+  async adopt(filePath: string, opts: AdoptOptions): Promise<{ sha256: string; size: number }> {
+    await checkAdoptable(filePath, opts);
+    const sha256 = opts.verifiedSha256;
+    const target = this.pathOf(sha256);
+    opts.signal?.throwIfAborted();
+    const now = new Date();
+    try {
+      // Refreshing the time keeps a blob about to be referenced again from being collected.
+      await utimes(target, now, now);
+      await rm(filePath, { force: true });
+      return { sha256, size: opts.size };
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw err;
+    }
+    // The data must be on disk before the name points at it, or a crash could publish a hole.
+    const fh = await open(filePath, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      await (this.defaults.rename ?? rename)(filePath, target);
+    } catch (err) {
+      if (errno(err) === 'EXDEV') return adoptByStreaming(this, filePath, opts);
+      throw err;
+    }
+    await utimes(target, now, now);
+    await syncDir(dirname(target));
+    return { sha256, size: opts.size };
   }
 
   async has(sha256: string): Promise<boolean> {

@@ -13,9 +13,11 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { adoptByStreaming } from './adopt.js';
 import { artifactNotFound } from './errors.js';
 import { Meter } from './meter.js';
 import {
+  type AdoptOptions,
   type ArtifactInfo,
   type ArtifactStore,
   assertDigest,
@@ -102,6 +104,11 @@ export class S3ArtifactStore implements ArtifactStore {
     } finally {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: tmpKey })).catch(() => {});
     }
+  }
+
+  /** S3 cannot take a local file without uploading it, so adopting is a hashed streaming upload. */
+  adopt(filePath: string, opts: AdoptOptions): Promise<{ sha256: string; size: number }> {
+    return adoptByStreaming(this, filePath, opts);
   }
 
   private async copy(from: string, to: string, size: number): Promise<void> {

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -223,5 +223,106 @@ describe.each([local, s3])('ArtifactStore: $name', (backend) => {
     expect(await store.has(dropped.sha256)).toBe(false);
     expect(await store.has(recent.sha256)).toBe(!!age);
     expect(result.freedBytes).toBeGreaterThanOrEqual(20);
+  });
+});
+
+describe.each([local, s3])('ArtifactStore.adopt: $name', (backend) => {
+  let store: ArtifactStore;
+  let dir: string;
+  beforeAll(async () => {
+    ({ store } = await backend.setup());
+    dir = await tempDir();
+  });
+  afterAll(() => backend.teardown());
+
+  const file = async (data: Buffer, name = randomUUID()) => {
+    const path = join(dir, name);
+    await writeFile(path, data);
+    return path;
+  };
+  const exists = (path: string) =>
+    stat(path).then(
+      () => true,
+      () => false,
+    );
+
+  it('stores a file under its verified sha256 and takes the file away', async () => {
+    const data = bytes(5000, 31);
+    const path = await file(data);
+    const got = await store.adopt(path, { verifiedSha256: sha(data), size: data.length });
+    expect(got).toEqual({ sha256: sha(data), size: data.length });
+    expect(await buffer(await store.open(sha(data)))).toEqual(data);
+    expect(await exists(path)).toBe(false);
+  });
+
+  it('deletes the file when the blob already exists and keeps the blob', async () => {
+    const data = bytes(3000, 32);
+    await store.put(Readable.from([data]));
+    const path = await file(data);
+    expect(await store.adopt(path, { verifiedSha256: sha(data), size: data.length })).toEqual({
+      sha256: sha(data),
+      size: data.length,
+    });
+    expect(await exists(path)).toBe(false);
+    expect(await buffer(await store.open(sha(data)))).toEqual(data);
+  });
+
+  it('refuses a file whose size differs and leaves it in place, publishing nothing', async () => {
+    const data = bytes(2000, 33);
+    const path = await file(data);
+    await expect(store.adopt(path, { verifiedSha256: sha(data), size: 1999 })).rejects.toMatchObject({
+      code: 'artifact_size_mismatch',
+    });
+    expect(await exists(path)).toBe(true);
+    expect(await store.has(sha(data))).toBe(false);
+  });
+
+  it('refuses a malformed digest', async () => {
+    const path = await file(bytes(10, 34));
+    await expect(store.adopt(path, { verifiedSha256: 'nope', size: 10 })).rejects.toMatchObject({
+      code: 'invalid_sha256',
+    });
+  });
+});
+
+describe('LocalArtifactStore.adopt', () => {
+  it('renames within one file system: the blob is the very file, not a copy', async () => {
+    const root = await tempDir();
+    const store = new LocalArtifactStore(root);
+    const data = bytes(4096, 41);
+    const path = join(root, 'downloaded');
+    await writeFile(path, data);
+    const { ino } = await stat(path);
+    await store.adopt(path, { verifiedSha256: sha(data), size: data.length });
+    const s = sha(data);
+    expect((await stat(join(root, 'sha256', s.slice(0, 2), s.slice(2, 4), s))).ino).toBe(ino);
+  });
+
+  it('streams and hashes the file when it sits on another file system', async () => {
+    const root = await tempDir();
+    const exdev = () => Promise.reject(Object.assign(new Error('cross-device link'), { code: 'EXDEV' }));
+    const store = new LocalArtifactStore(root, { rename: exdev });
+    const data = bytes(4096, 42);
+    const path = join(await tempDir(), 'downloaded');
+    await writeFile(path, data);
+    const { ino } = await stat(path);
+    const s = sha(data);
+    expect(await store.adopt(path, { verifiedSha256: s, size: data.length })).toEqual({
+      sha256: s,
+      size: data.length,
+    });
+    const blob = await stat(join(root, 'sha256', s.slice(0, 2), s.slice(2, 4), s));
+    expect(blob.ino).not.toBe(ino);
+    expect(await buffer(await store.open(s))).toEqual(data);
+    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // On that path the content is hashed again: a wrong "verified" digest is caught, not published.
+    const other = join(await tempDir(), 'other');
+    await writeFile(other, bytes(4096, 43));
+    await expect(
+      store.adopt(other, { verifiedSha256: s.replace(/^./, s[0] === 'a' ? 'b' : 'a'), size: 4096 }),
+    ).rejects.toMatchObject({
+      code: 'artifact_checksum_mismatch',
+    });
   });
 });

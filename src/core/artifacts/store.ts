@@ -22,6 +22,19 @@ export interface PutOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * What the caller of `adopt` knows about the file it hands over. The size is always checked
+ * against the file; the sha256 is trusted as the blob's name without being recomputed, so it must
+ * come from hashing these very bytes (for instance while downloading them, then verified against
+ * the source's checksum). A sha256 merely announced by a remote party is a `PutOptions.expectedSha256`
+ * for `put`, never a `verifiedSha256`.
+ */
+export interface AdoptOptions {
+  verifiedSha256: string;
+  size: number;
+  signal?: AbortSignal;
+}
+
 /** Inclusive byte positions, as in an HTTP Range header. */
 export interface ByteRange {
   start?: number;
@@ -34,6 +47,14 @@ export interface ArtifactStore {
     source: Readable | AsyncIterable<Uint8Array>,
     opts?: PutOptions,
   ): Promise<{ sha256: string; size: number }>;
+  /**
+   * Takes ownership of a finished file at `filePath` and stores it under `verifiedSha256` (see
+   * `AdoptOptions` for the contract). The source is gone afterwards whatever the outcome but a
+   * refusal: moved into place when it can be, deleted when the blob already exists, else streamed
+   * through `put` (which hashes again) and then deleted. Refuses with `artifact_size_mismatch`
+   * when the file's size differs, leaving the source in place.
+   */
+  adopt(filePath: string, opts: AdoptOptions): Promise<{ sha256: string; size: number }>;
   has(sha256: string): Promise<boolean>;
   /** null when absent. */
   stat(sha256: string): Promise<ArtifactInfo | null>;
