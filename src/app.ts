@@ -1,26 +1,14 @@
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { createArtifactStore } from './core/artifacts/factory.js';
-import type { ArtifactStore } from './core/artifacts/store.js';
-import { createHubImport, type HubImport } from './core/hub-import/index.js';
-import { downloadRoutes } from './core/hub-import/routes.js';
-import { createRegistry, REGISTRY_SECTIONS, type Registry } from './core/registry/index.js';
-import { registryRoutes } from './core/registry/routes.js';
+import { CORE_SECTIONS, type CoreDeps, composeCore } from './core/compose.js';
+import type { HubImport } from './core/hub-import/index.js';
+import type { Registry } from './core/registry/index.js';
 import { createMaintenanceHooks, type MaintenanceHooks } from './hub/admin/maintenance.js';
 import { createSystemStateRepository } from './hub/admin/repository.js';
 import { adminRoutes } from './hub/admin/routes.js';
@@ -62,8 +50,10 @@ import { deriveKey } from './platform/crypto/keys.js';
 import type { Database } from './platform/db/client.js';
 import { createEventBus, type EventBus } from './platform/events/bus.js';
 import { createRedisFanout } from './platform/events/redis-fanout.js';
+import { registerDocs } from './platform/http/docs.js';
 import { registerErrorHandling } from './platform/http/error-handler.js';
 import { registerHostGuard } from './platform/http/host-guard.js';
+import { registerSecurityHeaders } from './platform/http/security-headers.js';
 import { startPeriodic } from './platform/periodic.js';
 
 export interface AppDeps {
@@ -84,10 +74,8 @@ export interface AppDeps {
   settingsOverrides?: Record<string, Record<string, unknown>>;
   /** Settings sections of components composed outside this file (plugins, tests). */
   settingsSections?: readonly SectionDef[];
-  /** Where model files go; defaults to the store POLAR_ARTIFACT_STORE selects. */
-  artifactStore?: ArtifactStore;
-  /** Hub client tuning for imports (tests shorten retries and timeouts). */
-  hubClient?: Parameters<typeof createHubImport>[0]['client'];
+  artifactStore?: CoreDeps['artifactStore'];
+  hubClient?: CoreDeps['hubClient'];
 }
 
 export interface Services {
@@ -160,11 +148,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const sessionRepo = createSessionRepository(db);
   const keyRepo = createKeyRepository(db);
   const settings = await createSettingsService({
-    registry: createSettingsRegistry([
-      ...HUB_SECTIONS,
-      ...REGISTRY_SECTIONS,
-      ...(deps.settingsSections ?? []),
-    ]),
+    registry: createSettingsRegistry([...HUB_SECTIONS, ...CORE_SECTIONS, ...(deps.settingsSections ?? [])]),
     repo: createSettingsRepository(db),
     audit,
     bus,
@@ -223,27 +207,18 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     log: deps.logger,
     ...(deps.now ? { now: deps.now } : {}),
   });
-  const registry = createRegistry({
+  const core = await composeCore(config, {
     db,
-    store: deps.artifactStore ?? (await createArtifactStore(config)),
     audit,
     bus,
     settings,
     maintenance,
     log: deps.logger,
-    maxUploadBytes: config.maxUploadBytes,
-  });
-  const hubImport = createHubImport({
-    db,
-    registry,
-    audit,
-    bus,
-    log: deps.logger,
     masterKey: deps.masterKey,
-    dataDir: config.dataDir,
-    endpoint: config.hfEndpoint,
-    ...(deps.hubClient ? { client: deps.hubClient } : {}),
+    artifactStore: deps.artifactStore,
+    hubClient: deps.hubClient,
   });
+  const { registry, hubImport } = core;
   const services: Services = {
     bus,
     events,
@@ -293,20 +268,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // requests, and only marked ones get their socket closed after a refusal (else it leaks).
   // Client messages are small subscription changes; larger ones are refused by ws (close 1009).
   await app.register(websocket, { options: { maxPayload: 16 * 1024 } });
-  await app.register(helmet, {
-    // Swagger UI and Studio load their own scripts and styles only.
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-      },
-    },
-    crossOriginEmbedderPolicy: false,
-  });
+  await registerSecurityHeaders(app);
   registerHostGuard(app, {
     boundHost: config.host,
     allowedHosts: config.allowedHosts,
@@ -344,22 +306,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     },
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Polar API',
-        version: '0.1.0',
-        description:
-          'Self-hosted platform for the whole life of AI models. Authenticate with `Authorization: Bearer <token>` (session token or `pk_...` API key).',
-      },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await registerDocs(app, { version: '0.1.0' });
   await app.register(eventRoutes, { events });
   await app.register(healthRoutes, { health: createHealthService({ registry: health }) });
   await app.register(metricsRoutes, { metrics });
@@ -378,9 +325,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(auditRoutes, { audit });
       await api.register(settingsRoutes, { settings });
       await api.register(adminRoutes, { admin });
-      // Before the registry's /models/:id routes only for readability: the router prefers static paths.
-      await api.register(downloadRoutes, { downloads: hubImport.service });
-      await api.register(registryRoutes, { registry });
+      await api.register(core.routes);
     },
     { prefix: '/api/v1' },
   );
