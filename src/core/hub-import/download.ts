@@ -32,6 +32,11 @@ export interface DownloadResult {
   bytes: number;
   /** Bytes that were already on disk from an earlier, interrupted run. */
   resumedFrom: number;
+  /**
+   * sha256 of the verified file, computed while it was downloaded (or re-checked): for LFS files it
+   * is the hub's, checked; for others it was taken over the same bytes whose git sha1 matched.
+   */
+  sha256: string;
 }
 
 export interface DownloadParams {
@@ -62,9 +67,9 @@ export async function downloadRepoFile(p: DownloadParams): Promise<DownloadResul
   await mkdir(dirname(target), { recursive: true });
 
   if ((await sizeOf(target)) === file.size) {
-    const hasher = new FileHasher(file);
-    if ((await hashFile(target, file)) === hasher.expected) {
-      return { path: target, bytes: file.size, resumedFrom: file.size };
+    const { digest, sha256 } = await hashFile(target, file);
+    if (digest === new FileHasher(file).expected) {
+      return { path: target, bytes: file.size, resumedFrom: file.size, sha256 };
     }
   }
   await rm(target, { force: true });
@@ -94,14 +99,14 @@ export async function downloadRepoFile(p: DownloadParams): Promise<DownloadResul
     await rm(partial, { force: true });
     throw new DownloadVerificationError(file.path, 'size', String(file.size), String(size));
   }
-  const digest = hasher.digest();
+  const { digest, sha256 } = hasher.finish();
   if (digest !== hasher.expected) {
     await rm(partial, { force: true });
     throw new DownloadVerificationError(file.path, hasher.check, hasher.expected, digest);
   }
   await rename(partial, target);
   tracker.update(file.size, true);
-  return { path: target, bytes: file.size, resumedFrom };
+  return { path: target, bytes: file.size, resumedFrom, sha256 };
 }
 
 /** One request for the bytes still missing; appends them to the partial file as they arrive. */
@@ -201,8 +206,16 @@ async function receive(
     const data = Buffer.concat(batch, batched);
     batch = [];
     batched = 0;
-    await fh.write(data);
+    // The write runs on the thread pool while this thread hashes the same (unchanging) buffer.
+    const written = fh.write(data);
     hasher.update(data);
+    try {
+      await written;
+    } catch (err) {
+      // The hash ran ahead of a write that failed: it restarts from what the disk really holds.
+      await hasher.catchUp(partial, (await fh.stat()).size);
+      throw err;
+    }
     onWrite();
   };
   try {

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -13,8 +12,11 @@ import { scrubSecret } from './errors.js';
 import type { DownloadRepository, DownloadRow } from './repository.js';
 import { toDownloadJob } from './schema.js';
 
-/** Progress is written and announced at most this often per job (≤ 2 events a second). */
-const PROGRESS_EVERY_MS = 500;
+/**
+ * Progress is written and announced at most this often per job: a row update and an event a
+ * second tell a watcher enough, and cost the download nothing measurable.
+ */
+const PROGRESS_EVERY_MS = 1000;
 
 export interface RunnerDeps {
   repo: DownloadRepository;
@@ -95,10 +97,8 @@ export function createDownloadRunner(deps: RunnerDeps) {
     let speed = 0;
     let eta: number | null = null;
     let lastWrite = 0;
-    const persist = async (force: boolean) => {
-      const now = Date.now();
-      if (!force && now - lastWrite < PROGRESS_EVERY_MS) return;
-      lastWrite = now;
+    let writing: Promise<void> | undefined;
+    const persist = async () => {
       const row = await deps.repo.updateActive(id, {
         files,
         bytesDone: files.reduce((n, f) => n + f.done_bytes, 0),
@@ -107,13 +107,25 @@ export function createDownloadRunner(deps: RunnerDeps) {
       });
       if (row) await publish(row, 'download.progress');
     };
+    // Called from the download's progress reports (a few a second): at most one write in flight,
+    // none more often than PROGRESS_EVERY_MS; a report that finds one running is simply dropped.
+    const reportProgress = () => {
+      const now = Date.now();
+      if (writing || now - lastWrite < PROGRESS_EVERY_MS) return;
+      lastWrite = now;
+      writing = persist()
+        .catch((err) => deps.log.warn({ err, jobId: id }, 'download progress not saved'))
+        .finally(() => {
+          writing = undefined;
+        });
+    };
     try {
       let row = await deps.repo.updateActive(id, { status: 'downloading', message: 'Downloading' });
       if (!row) return;
       const total = files.reduce((n, f) => n + f.size, 0);
-      let writes: Promise<void> = Promise.resolve();
+      const downloaded: { path: string; local: string; size: number; sha256: string }[] = [];
       for (const f of files) {
-        await client.downloadFile({
+        const got = await client.downloadFile({
           repo: start.repo,
           commit: start.commit as string,
           file: { path: f.path, size: f.size, gitOid: f.git_oid, sha256: f.sha256 ?? undefined },
@@ -124,13 +136,14 @@ export function createDownloadRunner(deps: RunnerDeps) {
             speed = p.bytesPerSecond;
             const left = total - files.reduce((n, x) => n + x.done_bytes, 0);
             eta = speed > 0 ? left / speed : null;
-            // Reports arrive synchronously; writes are chained so they land in order.
-            writes = writes.then(() => persist(false)).catch(() => undefined);
+            reportProgress();
           },
         });
         f.done_bytes = f.size;
+        downloaded.push({ path: f.path, local: got.path, size: got.bytes, sha256: got.sha256 });
       }
-      await writes;
+      // A progress write still running would otherwise land after, and undo, the status below.
+      await writing;
       row = await deps.repo.updateActive(id, {
         status: 'verifying',
         message: 'Storing and registering',
@@ -140,10 +153,12 @@ export function createDownloadRunner(deps: RunnerDeps) {
       });
       if (!row) return;
       const stored: { path: string; size: number; sha256: string }[] = [];
-      for (const f of files) {
-        // The hub's sha256 (LFS files) is checked again by the store: what is registered is what was verified.
-        const put = await deps.registry.store.put(createReadStream(join(dir, f.path)), {
-          ...(f.sha256 ? { expectedSha256: f.sha256 } : {}),
+      for (const f of downloaded) {
+        // The sha256 was computed over these bytes while they were downloaded and verified (against
+        // the hub's sha256 for LFS files, its git sha1 otherwise), so the store may trust it.
+        const put = await deps.registry.store.adopt(f.local, {
+          verifiedSha256: f.sha256,
+          size: f.size,
           signal,
         });
         stored.push({ path: f.path, ...put });
