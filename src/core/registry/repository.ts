@@ -1,4 +1,17 @@
-import { and, asc, count, desc, eq, gt, ilike, inArray, max, or, type SQL, sql } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  getTableColumns,
+  gt,
+  ilike,
+  inArray,
+  or,
+  type SQL,
+  sql,
+} from 'drizzle-orm';
 import type { Db } from '../../platform/db/client.js';
 import { aliasHistory, modelAliases, modelFiles, models, modelVersions } from '../tables.js';
 
@@ -34,11 +47,15 @@ export function createRegistryRepository(db: Db) {
       const [r] = await db.insert(models).values(row).onConflictDoNothing().returning();
       return r;
     },
+    /** One query; a name may look like another model's id, and the id match wins, as it always has. */
     async modelByIdOrName(idOrName: string): Promise<ModelRow | undefined> {
-      const [byId] = await db.select().from(models).where(eq(models.id, idOrName));
-      if (byId) return byId;
-      const [byName] = await db.select().from(models).where(sql`lower(${models.name}) = lower(${idOrName})`);
-      return byName;
+      const [m] = await db
+        .select()
+        .from(models)
+        .where(or(eq(models.id, idOrName), sql`lower(${models.name}) = lower(${idOrName})`))
+        .orderBy(desc(sql`${models.id} = ${idOrName}`))
+        .limit(1);
+      return m;
     },
     async updateModel(id: string, set: Partial<typeof models.$inferInsert>): Promise<ModelRow | undefined> {
       const [r] = await db.update(models).set(set).where(eq(models.id, id)).returning();
@@ -61,28 +78,42 @@ export function createRegistryRepository(db: Db) {
         .orderBy(asc(sql`lower(${models.name})`))
         .limit(f.limit + 1);
     },
-    /** Version counts and latest version numbers of the given models. */
-    async versionSummaries(modelIds: string[]) {
+    /**
+     * The latest version of each given model with the model's version count, in one query: the
+     * window count is computed before DISTINCT ON keeps each model's highest version.
+     */
+    async versionSummaries(modelIds: string[]): Promise<(VersionRow & { count: number })[]> {
       if (modelIds.length === 0) return [];
       return db
-        .select({ modelId: modelVersions.modelId, n: count(), latest: max(modelVersions.version) })
+        .selectDistinctOn([modelVersions.modelId], {
+          ...getTableColumns(modelVersions),
+          count: sql<number>`count(*) over (partition by ${modelVersions.modelId})`.mapWith(Number),
+        })
         .from(modelVersions)
         .where(inArray(modelVersions.modelId, modelIds))
-        .groupBy(modelVersions.modelId);
+        .orderBy(modelVersions.modelId, desc(modelVersions.version));
+    },
+    /** A model's versions in order, each with its files ordered by path, in one query. */
+    async versionsWithFiles(modelId: string): Promise<{ versions: VersionRow[]; files: FileRow[] }> {
+      const rows = await db
+        .select({ version: modelVersions, file: modelFiles })
+        .from(modelVersions)
+        .leftJoin(modelFiles, eq(modelFiles.versionId, modelVersions.id))
+        .where(eq(modelVersions.modelId, modelId))
+        .orderBy(asc(modelVersions.version), asc(modelFiles.path));
+      const versions: VersionRow[] = [];
+      const files: FileRow[] = [];
+      for (const r of rows) {
+        if (versions.at(-1)?.id !== r.version.id) versions.push(r.version);
+        if (r.file) files.push(r.file);
+      }
+      return { versions, files };
     },
     async versionsOf(modelId: string, numbers?: number[]): Promise<VersionRow[]> {
       const where = numbers
         ? and(eq(modelVersions.modelId, modelId), inArray(modelVersions.version, numbers))
         : eq(modelVersions.modelId, modelId);
       return db.select().from(modelVersions).where(where).orderBy(asc(modelVersions.version));
-    },
-    async latestVersions(modelIds: string[]): Promise<VersionRow[]> {
-      if (modelIds.length === 0) return [];
-      return db
-        .selectDistinctOn([modelVersions.modelId])
-        .from(modelVersions)
-        .where(inArray(modelVersions.modelId, modelIds))
-        .orderBy(modelVersions.modelId, desc(modelVersions.version));
     },
     async version(modelId: string, version: number): Promise<VersionRow | undefined> {
       const [r] = await db

@@ -7,7 +7,7 @@ import type { EventBus } from '../../platform/events/bus.js';
 import { decodeCursor, type Page, toPage } from '../../platform/http/pagination.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import { modelNameTaken, modelNotFound, notModelOwner, versionNotFound } from './errors.js';
-import type { ModelRow, RegistryRepository, VersionRow } from './repository.js';
+import type { AliasRow, ModelRow, RegistryRepository, VersionRow } from './repository.js';
 import type {
   CreateModelInput,
   ListModelsQuery,
@@ -70,9 +70,8 @@ export function createModelService(deps: RegistryDeps, access: ModelAccess) {
   const now = deps.now ?? (() => new Date());
 
   const detail = async (m: ModelRow): Promise<ModelDetail> => {
-    const versions = await deps.repo.versionsOf(m.id);
-    const [files, aliases] = await Promise.all([
-      deps.repo.filesOf(versions.map((v) => v.id)),
+    const [{ versions, files }, aliases] = await Promise.all([
+      deps.repo.versionsWithFiles(m.id),
       deps.repo.aliasesOf([m.id]),
     ]);
     return toModelDetail(m, versions, files, aliases);
@@ -128,19 +127,21 @@ export function createModelService(deps: RegistryDeps, access: ModelAccess) {
         limit: q.limit,
       });
       const ids = rows.slice(0, q.limit).map((m) => m.id);
-      const [counts, latest, aliases] = await Promise.all([
+      const [summaries, aliases] = await Promise.all([
         deps.repo.versionSummaries(ids),
-        deps.repo.latestVersions(ids),
         deps.repo.aliasesOf(ids),
       ]);
+      const latest = new Map(summaries.map((v) => [v.modelId, v]));
+      const aliasesOf = new Map<string, AliasRow[]>();
+      for (const a of aliases) aliasesOf.set(a.modelId, [...(aliasesOf.get(a.modelId) ?? []), a]);
       return toPage(
         rows,
         q.limit,
         (m) =>
           toModelSummary(m, {
-            count: counts.find((c) => c.modelId === m.id)?.n ?? 0,
-            latest: latest.find((v) => v.modelId === m.id),
-            aliases: aliases.filter((a) => a.modelId === m.id),
+            count: latest.get(m.id)?.count ?? 0,
+            latest: latest.get(m.id),
+            aliases: aliasesOf.get(m.id) ?? [],
           }),
         (m) => m.name.toLowerCase(),
       );
