@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -131,6 +132,7 @@ describe('HubClient downloads', () => {
     });
     expect(await readFile(result.path)).toEqual(WEIGHTS);
     expect(result).toMatchObject({ bytes: WEIGHTS.length, resumedFrom: 0 });
+    expect(result.sha256).toBe(createHash('sha256').update(WEIGHTS).digest('hex'));
     expect(h.hub.requests.some((r) => r.url.startsWith('/cdn-lfs/') && r.status === 200)).toBe(true);
     expect(reports.at(-1)).toMatchObject({
       bytesDone: WEIGHTS.length,
@@ -141,6 +143,8 @@ describe('HubClient downloads', () => {
     const small = await fileOf('polar/tiny', 'config.json');
     const cfg = await h.client().downloadFile({ repo: 'polar/tiny', commit, file: small.file, dir: h.dir });
     expect(await readFile(cfg.path, 'utf8')).toBe('{"model_type":"llama"}');
+    // Checked by git sha1, yet its sha256 comes along from the same pass.
+    expect(cfg.sha256).toBe(createHash('sha256').update('{"model_type":"llama"}').digest('hex'));
     expect((await readdir(h.dir)).sort()).toEqual(['config.json', 'model.safetensors']);
   });
 
