@@ -1,120 +1,24 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, freePort, json, type PolarNode, type RunOptions, startPolar } from './helpers.js';
 
 /**
  * The real thing: the compiled `polar` (what `npm install` builds and `npx polar` runs) serving on
  * loopback, and the CLI run as separate processes against it, as a user would.
  */
-const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/polar.js');
-const ADMIN_PASSWORD = 'e2e-admin-password';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
+let node: PolarNode | undefined;
 let tmp: string;
-let server: ChildProcess | undefined;
-let serverLog = '';
-let url: string;
 
-/** The environment without any POLAR_* of the machine running the tests, plus `extra`. */
-function env(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('POLAR_')));
-  return { ...clean, NO_COLOR: '1', ...extra };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** Runs the CLI to completion (bounded), feeding `input` on stdin. */
-function polar(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
-      env: env({ POLAR_URL: url, POLAR_CONFIG_DIR: join(tmp, 'config'), ...opts.env }),
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('error', rej);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      res({ code, stdout, stderr });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
-}
-
-const json = (r: Run) => JSON.parse(r.stdout) as Record<string, unknown>;
+const polar = (args: string[], opts?: RunOptions) => node!.polar(args, opts);
 
 beforeAll(async () => {
-  if (!existsSync(join(ROOT, 'dist/cli/main.js')))
-    throw new Error('Run `npm run build` first (npm test does)');
-  tmp = mkdtempSync(join(tmpdir(), 'polar-e2e-cli-'));
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, [BIN, 'serve'], {
-    cwd: ROOT,
-    env: env({
-      POLAR_HOST: '127.0.0.1',
-      POLAR_PORT: String(port),
-      POLAR_DATA_DIR: join(tmp, 'data'),
-      POLAR_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      POLAR_LOG_FILES: 'false',
-      POLAR_LOG_LEVEL: 'warn',
-    }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server.stdout?.on('data', (d) => {
-    serverLog += d;
-  });
-  server.stderr?.on('data', (d) => {
-    serverLog += d;
-  });
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    if (server.exitCode !== null) throw new Error(`polar serve exited early:\n${serverLog}`);
-    const ready = await fetch(`${url}/health/ready`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`polar serve not ready within 40 s:\n${serverLog}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  node = await startPolar('polar-e2e-cli-');
+  tmp = node.tmp;
 }, 60_000);
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server!.once('exit', r));
-    server.kill('SIGTERM');
-    const killer = setTimeout(() => server!.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(killer);
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await node?.stop();
 });
 
 describe('polar CLI against a running node', () => {
