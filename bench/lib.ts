@@ -164,7 +164,10 @@ export async function withTarget<T>(
   env: NodeJS.ProcessEnv,
   fn: (ready: TargetReady, pid: number | undefined) => Promise<T>,
 ): Promise<T> {
-  const child = spawnNode(['--import', 'tsx', TARGET, kind], { ...process.env, ...env });
+  // POLAR_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server process there when it exits.
+  const prof = process.env.POLAR_BENCH_CPU_PROF;
+  const flags = prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : [];
+  const child = spawnNode([...flags, '--import', 'tsx', TARGET, kind], { ...process.env, ...env });
   try {
     const ready = JSON.parse(await firstLine(child, 120_000)) as TargetReady;
     return await fn(ready, child.pid);

@@ -201,22 +201,30 @@ async function receive(
   const fh = await open(partial, offset === 0 ? 'w' : 'a');
   let batch: Uint8Array[] = [];
   let batched = 0;
-  const flush = async () => {
-    if (batched === 0) return;
-    const data = Buffer.concat(batch, batched);
-    batch = [];
-    batched = 0;
-    // The write runs on the thread pool while this thread hashes the same (unchanging) buffer.
-    const written = fh.write(data);
-    hasher.update(data);
+  // At most one write in flight: the next batch is read from the network while the previous one is
+  // written, instead of leaving the socket paused (and the hub stalled) during every write. Writes
+  // still land in order, because each starts only after the one before it finished.
+  let inFlight: Promise<void> | undefined;
+  const settle = async () => {
+    const pending = inFlight;
+    inFlight = undefined;
     try {
-      await written;
+      await pending;
     } catch (err) {
       // The hash ran ahead of a write that failed: it restarts from what the disk really holds.
       await hasher.catchUp(partial, (await fh.stat()).size);
       throw err;
     }
-    onWrite();
+  };
+  const flush = async () => {
+    await settle();
+    if (batched === 0) return;
+    const data = Buffer.concat(batch, batched);
+    batch = [];
+    batched = 0;
+    // The write runs on the thread pool while this thread hashes the same (unchanging) buffer.
+    inFlight = fh.write(data).then(onWrite);
+    hasher.update(data);
   };
   try {
     for await (const chunk of body) {
@@ -228,9 +236,16 @@ async function receive(
       if (batched >= WRITE_BATCH) await flush();
     }
     await flush();
+    await settle();
     if (hasher.bytes === size) await fh.datasync();
   } catch (err) {
-    if (!(err instanceof HubProtocolError)) await flush();
+    if (!(err instanceof HubProtocolError)) {
+      await flush();
+      await settle();
+    } else {
+      // Bytes already handed to a write stay on disk; the hasher must agree with them.
+      await settle().catch(() => undefined);
+    }
     throw err;
   } finally {
     await fh.close();
