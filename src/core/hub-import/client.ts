@@ -27,6 +27,7 @@ export interface HubClientOptions {
   endpoint: string;
   /** Hub access token (`hf_…`). Sent only as a bearer header; never put in a message. */
   accessToken?: string;
+  /** For metadata and the download probe; a file's bytes come over node:http(s) (see getBytes). */
   fetch?: typeof fetch;
   retry?: RetryPolicy;
   /** An attempt with no bytes for this long is abandoned and retried, so a stalled socket cannot hang an import. */

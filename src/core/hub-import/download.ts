@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileDownloadInfo, HubApiError } from '@huggingface/hub';
 import { AppError } from '../../platform/errors.js';
@@ -10,6 +10,7 @@ import {
   InsufficientDiskSpaceError,
 } from './errors.js';
 import { type ExpectedHash, FileHasher, hashFile } from './file-hash.js';
+import { chunksOf, getBytes } from './http-get.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
 import { localPathFor } from './repo-path.js';
 import { RetryableError, type RetryPolicy, withRetry } from './retry.js';
@@ -143,9 +144,10 @@ async function attempt(
     const headers: Record<string, string> = {};
     if (offset > 0) headers.Range = `bytes=${offset}-`;
     if (p.token) headers.Authorization = `Bearer ${p.token}`;
-    const res = await fetch(info.url, { headers });
-    if (!res.ok) {
-      await res.body?.cancel();
+    // The bytes come over node:http, not fetch: see getBytes. Metadata and the probe stay on fetch.
+    const res = await getBytes(info.url, headers, signal);
+    if (res.status < 200 || res.status > 299) {
+      res.body.resume();
       throw p.mapError(new HubApiError(info.url, res.status));
     }
     if (offset > 0 && res.status !== 206) {
@@ -154,15 +156,15 @@ async function attempt(
       hasher.reset();
     } else if (offset > 0) {
       const expected = `bytes ${offset}-${file.size - 1}/${file.size}`;
-      const got = res.headers.get('content-range');
+      const got = res.header('content-range');
       if (got !== expected) {
-        await res.body?.cancel();
+        res.body.destroy();
         throw new HubProtocolError(`${file.path}: Content-Range ${got ?? 'missing'}, expected ${expected}`);
       }
     }
-    const length = res.headers.get('content-length');
-    if (length !== null && Number(length) !== file.size - offset) {
-      await res.body?.cancel();
+    const length = res.header('content-length');
+    if (length !== undefined && Number(length) !== file.size - offset) {
+      res.body.destroy();
       await rm(partial, { force: true });
       throw new DownloadVerificationError(
         file.path,
@@ -171,8 +173,7 @@ async function attempt(
         String(offset + Number(length)),
       );
     }
-    if (!res.body) throw new HubProtocolError(`${file.path}: empty response`);
-    await receive(res.body, partial, offset, hasher, file.size, () => {
+    await receive(chunksOf(res.body), partial, offset, hasher, file.size, () => {
       timer.refresh();
       tracker.update(hasher.bytes);
       markProgress();
@@ -191,7 +192,7 @@ async function attempt(
 
 /** Streams `body` into the partial file from `offset`; bytes that did arrive are kept even if the stream fails. */
 async function receive(
-  body: ReadableStream<Uint8Array>,
+  body: AsyncIterable<Buffer>,
   partial: string,
   offset: number,
   hasher: FileHasher,
@@ -199,7 +200,7 @@ async function receive(
   onWrite: () => void,
 ): Promise<void> {
   const fh = await open(partial, offset === 0 ? 'w' : 'a');
-  let batch: Uint8Array[] = [];
+  let batch: Buffer[] = [];
   let batched = 0;
   // At most one write in flight: the next batch is read from the network while the previous one is
   // written, instead of leaving the socket paused (and the hub stalled) during every write. Writes
@@ -219,12 +220,13 @@ async function receive(
   const flush = async () => {
     await settle();
     if (batched === 0) return;
-    const data = Buffer.concat(batch, batched);
+    const data = batch;
     batch = [];
     batched = 0;
-    // The write runs on the thread pool while this thread hashes the same (unchanging) buffer.
-    inFlight = fh.write(data).then(onWrite);
-    hasher.update(data);
+    // One writev, no copy into a single buffer. It runs on the thread pool while this thread
+    // hashes the same (unchanging) chunks.
+    inFlight = writeAll(fh, data).then(onWrite);
+    for (const chunk of data) hasher.update(chunk);
   };
   try {
     for await (const chunk of body) {
@@ -250,6 +252,28 @@ async function receive(
   } finally {
     await fh.close();
   }
+}
+
+/** writev may write less than asked (as write may); the rest follows until all of it is on disk. */
+async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<void> {
+  let rest = chunks;
+  while (rest.length > 0) {
+    const { bytesWritten } = await fh.writev(rest);
+    if (bytesWritten === 0) throw new Error('writev wrote nothing');
+    rest = dropBytes(rest, bytesWritten);
+  }
+}
+
+function dropBytes(chunks: Buffer[], count: number): Buffer[] {
+  let left = count;
+  let i = 0;
+  while (i < chunks.length && left >= (chunks[i] as Buffer).length) {
+    left -= (chunks[i] as Buffer).length;
+    i++;
+  }
+  const rest = chunks.slice(i);
+  if (left > 0 && rest[0]) rest[0] = rest[0].subarray(left);
+  return rest;
 }
 
 async function sizeOf(path: string): Promise<number> {
