@@ -102,3 +102,10 @@ export class NoMatchingFilesError extends AppError {
     super(404, 'hub_no_matching_files', `The repo has no ${format} weights${filter}`);
   }
 }
+
+/** The job's requester can no longer act, so the job registers nothing on their behalf. */
+export class DownloadOwnerInactiveError extends AppError {
+  constructor(state: 'disabled' | 'deleted') {
+    super(409, 'download_owner_inactive', `The account that requested this import was ${state}`);
+  }
+}

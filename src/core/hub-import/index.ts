@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditService } from '../../hub/audit/service.js';
+import { createUserRepository } from '../../hub/users/repository.js';
 import { deriveKey } from '../../platform/crypto/keys.js';
 import type { Db } from '../../platform/db/client.js';
 import type { EventBus } from '../../platform/events/bus.js';
@@ -37,6 +38,7 @@ export function createHubImport(deps: {
     downloadsDir,
     client,
     concurrency: deps.concurrency ?? 2,
+    users: createUserRepository(deps.db),
   });
   const service = createDownloadService({
     repo,

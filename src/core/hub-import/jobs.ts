@@ -1,14 +1,16 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { permissionsOf } from '../../hub/auth/permissions.js';
 import type { RequestContext } from '../../hub/auth/principal.js';
+import type { UserRow } from '../../hub/users/repository.js';
 import { decrypt } from '../../platform/crypto/keys.js';
 import { AppError } from '../../platform/errors.js';
 import type { EventBus } from '../../platform/events/bus.js';
 import type { Registry } from '../registry/index.js';
 import type { DownloadFile } from '../tables.js';
 import { HubClient, type HubClientOptions } from './client.js';
-import { scrubSecret } from './errors.js';
+import { DownloadOwnerInactiveError, scrubSecret } from './errors.js';
 import type { DownloadRepository, DownloadRow } from './repository.js';
 import { toDownloadJob } from './schema.js';
 
@@ -29,19 +31,9 @@ export interface RunnerDeps {
   downloadsDir: string;
   client: Omit<HubClientOptions, 'accessToken'>;
   concurrency: number;
+  /** The requester is looked up when the job runs: the job acts with their role as stored then. */
+  users: { byId(id: string): Promise<UserRow | undefined> };
 }
-
-const ownerContext = (row: DownloadRow): RequestContext => ({
-  principal: {
-    userId: row.createdBy,
-    username: row.createdBy,
-    role: 'developer',
-    permissions: new Set(),
-    via: 'session',
-  },
-  requestId: `download-${row.id}`,
-  ip: '',
-});
 
 /**
  * Runs download jobs in this process, at most `concurrency` at once. The database is the source of
@@ -70,6 +62,27 @@ export function createDownloadRunner(deps: RunnerDeps) {
         });
       running.set(id, { abort, done });
     }
+  };
+
+  /**
+   * The job acts as its requester with the role they hold now, not the one they had when they
+   * asked: an admin may import into anyone's model, and an account disabled or deleted while the
+   * job waited must not gain a version through it.
+   */
+  const ownerContext = async (row: DownloadRow): Promise<RequestContext> => {
+    const user = await deps.users.byId(row.createdBy);
+    if (!user || user.disabled) throw new DownloadOwnerInactiveError(user ? 'disabled' : 'deleted');
+    return {
+      principal: {
+        userId: user.id,
+        username: user.username,
+        role: user.role,
+        permissions: permissionsOf(user.role),
+        via: 'session',
+      },
+      requestId: `download-${row.id}`,
+      ip: '',
+    };
   };
 
   const ensureModel = async (ctx: RequestContext, row: DownloadRow) => {
@@ -122,9 +135,21 @@ export function createDownloadRunner(deps: RunnerDeps) {
     try {
       let row = await deps.repo.updateActive(id, { status: 'downloading', message: 'Downloading' });
       if (!row) return;
+      // Checked before any byte is fetched so an inactive requester costs no download.
+      await ownerContext(start);
       const total = files.reduce((n, f) => n + f.size, 0);
-      const downloaded: { path: string; local: string; size: number; sha256: string }[] = [];
+      // `local` is absent for a file the store already holds.
+      const downloaded: { path: string; local?: string; size: number; sha256: string }[] = [];
       for (const f of files) {
+        // A process that died after adopting the files but before registering left them in the
+        // store, not in the job's directory; the hub's sha256 of an LFS file names its content, so
+        // a blob of that digest and size is that file and need not be fetched again.
+        const held = f.sha256 ? await deps.registry.store.stat(f.sha256) : null;
+        if (f.sha256 && held?.size === f.size) {
+          f.done_bytes = f.size;
+          downloaded.push({ path: f.path, size: f.size, sha256: f.sha256 });
+          continue;
+        }
         const got = await client.downloadFile({
           repo: start.repo,
           commit: start.commit as string,
@@ -154,6 +179,10 @@ export function createDownloadRunner(deps: RunnerDeps) {
       if (!row) return;
       const stored: { path: string; size: number; sha256: string }[] = [];
       for (const f of downloaded) {
+        if (f.local === undefined) {
+          stored.push({ path: f.path, size: f.size, sha256: f.sha256 });
+          continue;
+        }
         // The sha256 was computed over these bytes while they were downloaded and verified (against
         // the hub's sha256 for LFS files, its git sha1 otherwise), so the store may trust it.
         const put = await deps.registry.store.adopt(f.local, {
@@ -163,7 +192,8 @@ export function createDownloadRunner(deps: RunnerDeps) {
         });
         stored.push({ path: f.path, ...put });
       }
-      const ctx = ownerContext(start);
+      // Looked up again: the requester may have been disabled while the files were downloading.
+      const ctx = await ownerContext(start);
       await ensureModel(ctx, start);
       const { modelId, version } = await deps.registry.versions.registerStored(ctx, start.targetName, {
         files: stored,
