@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AuditService } from '../../hub/audit/service.js';
 import type { RequestContext } from '../../hub/auth/principal.js';
 import { newId } from '../../hub/auth/tokens.js';
+import { isUniqueViolation } from '../../platform/db/errors.js';
 import type { EventBus } from '../../platform/events/bus.js';
 import { decodeCursor, type Page, toPage } from '../../platform/http/pagination.js';
 import type { ArtifactStore } from '../artifacts/store.js';
@@ -200,15 +201,3 @@ export function createModelService(deps: RegistryDeps, access: ModelAccess) {
   };
 }
 export type ModelService = ReturnType<typeof createModelService>;
-
-/** PostgreSQL's unique_violation, as raised by pg or PGlite (possibly wrapped by Drizzle). */
-export function isUniqueViolation(err: unknown): boolean {
-  for (
-    let e = err as { code?: unknown; cause?: unknown } | undefined, i = 0;
-    e && i < 5;
-    e = e.cause as never, i++
-  ) {
-    if (e.code === '23505') return true;
-  }
-  return false;
-}

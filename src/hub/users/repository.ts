@@ -5,12 +5,6 @@ import { users } from '../tables.js';
 export type UserRow = typeof users.$inferSelect;
 export type NewUserRow = typeof users.$inferInsert;
 
-/** Postgres unique_violation, raised the same way by PGlite and node-postgres. */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e?.code === '23505' || e?.cause?.code === '23505';
-}
-
 export function createUserRepository(db: Db) {
   return {
     async insert(row: NewUserRow): Promise<UserRow> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUniqueViolation } from '../../platform/db/errors.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../platform/errors.js';
 import type { EventBus } from '../../platform/events/bus.js';
 import { INTERNAL_TOPIC } from '../../platform/events/bus.js';
@@ -9,7 +10,7 @@ import { roleIncludes } from '../auth/permissions.js';
 import { can, type RequestContext } from '../auth/principal.js';
 import { newId } from '../auth/tokens.js';
 import type { KeyRepository, SessionRepository } from '../keys/repository.js';
-import { isUniqueViolation, type UserRepository } from './repository.js';
+import type { UserRepository } from './repository.js';
 import type { CreateUserInput, UpdateUserInput } from './schema.js';
 import { toUserView, type UserView } from './view.js';
 
