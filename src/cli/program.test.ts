@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliContext } from './context.js';
+import { problem, scriptedCli } from '../../test/helpers/scripted-api.js';
 import { readCredentials, saveCredentials } from './credentials.js';
 import { runCli } from './program.js';
 import { historyPath, loadHistory, saveHistory } from './shell/history.js';
@@ -32,46 +32,26 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function context(handler: Handler, answers: string[] = [], env: { url?: string; token?: string } = {}) {
-  const fetchFn = (async (input: URL | string, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const headers = new Headers(init?.headers);
-    const call: Call = {
-      method: init?.method ?? 'GET',
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      body: init?.body ? JSON.parse(String(init.body)) : undefined,
-      authorization: headers.get('authorization'),
-    };
-    calls.push(call);
-    const r = handler(call);
-    const status = r.status ?? 200;
-    const problem = status >= 400;
-    return new Response(status === 204 ? null : JSON.stringify(r.body ?? {}), {
-      status,
-      headers: { 'content-type': problem ? 'application/problem+json' : 'application/json' },
-    });
-  }) as typeof fetch;
-  const ctx: CliContext = {
-    config: { url: env.url ?? URL_, token: env.token, configDir: dir },
-    out: (t) => out.push(t),
-    err: (t) => err.push(t),
-    prompter: {
-      interactive: false,
-      ask: async () => {
-        const a = answers.shift();
-        if (a === undefined) throw new Error('no more input');
-        return a;
-      },
+  const s = scriptedCli(
+    (c) => {
+      const call: Call = {
+        method: c.method,
+        path: c.path,
+        query: c.query,
+        body: c.body,
+        authorization: c.headers.get('authorization'),
+      };
+      calls.push(call);
+      return handler(call);
     },
-    fetch: fetchFn,
-  };
-  return ctx;
+    { answers, configDir: dir },
+  );
+  out = s.out;
+  err = s.err;
+  s.ctx.config = { ...s.ctx.config, url: env.url ?? URL_, token: env.token };
+  return s.ctx;
 }
 
-const problem = (status: number, code: string, detail = 'nope') => ({
-  status,
-  body: { type: 'about:blank', title: 'x', status, detail, code, request_id: 'r1' },
-});
 const user = {
   id: 'u1234567890a',
   username: 'bob',
