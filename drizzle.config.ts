@@ -3,6 +3,11 @@ import { defineConfig } from 'drizzle-kit';
 // Every domain's tables feed one migration folder that runs on PGlite and PostgreSQL alike.
 export default defineConfig({
   dialect: 'postgresql',
-  schema: ['./src/platform/db/tables.ts', './src/hub/tables.ts', './src/core/tables.ts'],
+  schema: [
+    './src/platform/db/tables.ts',
+    './src/hub/tables.ts',
+    './src/core/tables.ts',
+    './src/core/serving/tables.ts',
+  ],
   out: './migrations',
 });
