@@ -12,6 +12,7 @@ import { createHubImport, type HubImport } from './hub-import/index.js';
 import { downloadRoutes } from './hub-import/routes.js';
 import { createRegistry, REGISTRY_SECTIONS, type Registry } from './registry/index.js';
 import { registryRoutes } from './registry/routes.js';
+import { createModelParameters, type ParameterService, parameterRoutes } from './serving/parameters/index.js';
 
 /** Core's settings sections; the settings service must know them before it loads. */
 export const CORE_SECTIONS = [...REGISTRY_SECTIONS];
@@ -33,6 +34,8 @@ export interface CoreDeps {
 export interface Core {
   registry: Registry;
   hubImport: HubImport;
+  /** Per-model generation parameters (stored overrides for the inference layer). */
+  parameters: ParameterService;
   /** Core's routes, to be registered under /api/v1. */
   routes: FastifyPluginAsync;
 }
@@ -60,10 +63,12 @@ export async function composeCore(config: Config, deps: CoreDeps): Promise<Core>
     endpoint: config.hfEndpoint,
     ...(deps.hubClient ? { client: deps.hubClient } : {}),
   });
+  const parameters = createModelParameters({ db: deps.db, audit: deps.audit, bus: deps.bus });
   const routes: FastifyPluginAsync = async (api) => {
     // Before the registry's /models/:id routes only for readability: the router prefers static paths.
     await api.register(downloadRoutes, { downloads: hubImport.service });
     await api.register(registryRoutes, { registry });
+    await api.register(parameterRoutes, { parameters });
   };
-  return { registry, hubImport, routes };
+  return { registry, hubImport, parameters, routes };
 }
