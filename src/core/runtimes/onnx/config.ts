@@ -1,3 +1,4 @@
+import type { InferenceSession } from 'onnxruntime-node';
 import { z } from 'zod';
 import { RuntimeError } from '../types.js';
 
@@ -39,4 +40,18 @@ export function parseLoadConfig(raw: Record<string, unknown>): OnnxLoadConfig {
     return `field "${issue.path.join('.') || '(root)'}": ${issue.message}`;
   });
   throw new RuntimeError('invalid_load_config', `Invalid onnx load config: ${problems.join('; ')}`, 400);
+}
+
+/** onnxruntime session options for a load config: CPU only, warnings kept out of the log. */
+export function sessionOptions(config: OnnxLoadConfig): InferenceSession.SessionOptions {
+  const interOp = config.inter_op_threads ?? 1;
+  return {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: config.graph_optimization,
+    ...(config.intra_op_threads ? { intraOpNumThreads: config.intra_op_threads } : {}),
+    interOpNumThreads: interOp,
+    executionMode: interOp > 1 ? 'parallel' : 'sequential',
+    // Warnings (e.g. unused initializers) would flood the host's log on every load.
+    logSeverityLevel: 3,
+  };
 }

@@ -6,6 +6,7 @@ import {
   tinyOnnxFixedShape,
   tinyOnnxLabelClassifier,
   tinyOnnxLabelClassifierWeights,
+  tinyOnnxMixedTypes,
   tinyOnnxRegressor,
   tinyOnnxRegressorWeights,
   tinyOnnxTwoInputs,
@@ -232,6 +233,25 @@ describe('onnx runtime: tensor style with two inputs', () => {
     );
     expect(message).toMatch(/"counts".*int64 of shape \[2\]/);
     await refusal(predict(model, [{ values: [0, 0], counts: [2 ** 60, 1] }]), 'invalid_input', 400);
+  });
+
+  it('reads and writes bool, string and float64 tensors', async () => {
+    const model = await load(tinyOnnxMixedTypes(), 'other');
+    // 0.1 is not a float32 value: a float32 round trip would return 0.2000000029802322.
+    const result = await predict(model, [
+      { flag: true, name: 'ünïcode ✓', amount: [0.1, -2.5] },
+      { flag: false, name: '', amount: [1e300, 3] },
+    ]);
+    expect(result.predictions).toEqual([
+      { not_flag: false, same_name: 'ünïcode ✓', doubled: [0.2, -5] },
+      { not_flag: true, same_name: '', doubled: [2e300, 6] },
+    ]);
+    const bad = [
+      { flag: 1, name: 'a', amount: [0, 0] },
+      { flag: true, name: 7, amount: [0, 0] },
+      { flag: true, name: 'a', amount: ['0', 0] },
+    ];
+    for (const row of bad) await refusal(predict(model, [row]), 'invalid_input', 400);
   });
 
   it('runs a model without a batch dim row by row, each row the whole tensor', async () => {

@@ -47,7 +47,8 @@ function argmax(values: readonly number[]): number {
 
 function classify(plan: ClassifierPlan, out: RowOutputs): { label: unknown; probs?: Record<string, number> } {
   const raw = plan.probabilities ? out[plan.probabilities.name] : undefined;
-  const probs = Array.isArray(raw) && raw.every((p) => typeof p === 'number') ? (raw as number[]) : undefined;
+  // A [batch, classes] output gives each row a flat list of numbers.
+  const probs = Array.isArray(raw) && typeof raw[0] === 'number' ? (raw as number[]) : undefined;
   let label: unknown;
   if (plan.label) {
     const value = out[plan.label.name];
@@ -69,9 +70,7 @@ function classify(plan: ClassifierPlan, out: RowOutputs): { label: unknown; prob
   }
   if (!probs) return { label };
   const map: Record<string, number> = {};
-  probs.forEach((p, j) => {
-    map[labels?.[j] ?? String(j)] = p;
-  });
+  for (let j = 0; j < probs.length; j++) map[labels?.[j] ?? String(j)] = probs[j] as number;
   return { label, probs: map };
 }
 

@@ -1,7 +1,7 @@
 import { isAbsolute, join, relative } from 'node:path';
 import { InferenceSession } from 'onnxruntime-node';
 import { type LoadedModel, type LoadSpec, RuntimeError, type RuntimeModule } from '../types.js';
-import { type OnnxLoadConfig, parseLoadConfig } from './config.js';
+import { type OnnxLoadConfig, parseLoadConfig, sessionOptions } from './config.js';
 import { cancelled, predictRows } from './predict.js';
 import { readSignature } from './signature.js';
 import { Slots } from './slots.js';
@@ -33,19 +33,6 @@ function pickFile(spec: LoadSpec, config: OnnxLoadConfig): string {
     );
   }
   return only.path;
-}
-
-function sessionOptions(config: OnnxLoadConfig): InferenceSession.SessionOptions {
-  const interOp = config.inter_op_threads ?? 1;
-  return {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: config.graph_optimization,
-    ...(config.intra_op_threads ? { intraOpNumThreads: config.intra_op_threads } : {}),
-    interOpNumThreads: interOp,
-    executionMode: interOp > 1 ? 'parallel' : 'sequential',
-    // Warnings (e.g. unused initializers) would flood the host's log on every load.
-    logSeverityLevel: 3,
-  };
 }
 
 async function load(spec: LoadSpec): Promise<LoadedModel> {

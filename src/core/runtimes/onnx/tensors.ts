@@ -98,11 +98,11 @@ function allocate(type: InputType, size: number): Store {
 
 /** Converts one JSON leaf to the element type, or returns undefined when it does not fit. */
 function convertLeaf(type: InputType, v: unknown): number | bigint | string | undefined {
-  if (type === 'string') return typeof v === 'string' ? v : undefined;
-  if (type === 'bool') return typeof v === 'boolean' ? (v ? 1 : 0) : undefined;
   if (type === 'float32' || type === 'float64') {
     return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
   }
+  if (type === 'string') return typeof v === 'string' ? v : undefined;
+  if (type === 'bool') return typeof v === 'boolean' ? (v ? 1 : 0) : undefined;
   const [min, max] = INT_RANGES[type] as [number, number];
   if (typeof v === 'bigint') v = v >= BigInt(min) && v <= BigInt(max) ? Number(v) : undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) return undefined;
@@ -126,30 +126,60 @@ export function packTensor(
 ): Tensor {
   const perRow = rowShape.reduce((a, b) => a * b, 1);
   const store = allocate(input.type, perRow * values.length);
-  const fail = (row: number, why: string): never => {
-    throw new RuntimeError(
-      'invalid_input',
-      `Row ${row}: input "${input.name}" ${why}; expected ${input.expected}`,
-      400,
-    );
-  };
+  const target = store as unknown as (number | bigint | string)[];
   for (let r = 0; r < values.length; r++) {
     const { row, value } = values[r] as RowValue;
-    let offset = r * perRow;
-    const walk = (v: unknown, depth: number): void => {
-      if (depth === rowShape.length) {
-        if (Array.isArray(v)) fail(row, 'is a ragged nested array');
-        const leaf = convertLeaf(input.type, v);
-        if (leaf === undefined) fail(row, `holds ${describeLeaf(v)}, not a ${input.type} value`);
-        (store as unknown as (number | bigint | string)[])[offset++] = leaf as number | bigint | string;
-        return;
-      }
-      if (!Array.isArray(v) || v.length !== rowShape[depth]) fail(row, 'is a ragged nested array');
-      for (const item of v as unknown[]) walk(item, depth + 1);
-    };
-    walk(value, 0);
+    const problem = write(input.type, value, rowShape, 0, target, r * perRow);
+    if (problem !== undefined) {
+      throw new RuntimeError(
+        'invalid_input',
+        `Row ${row}: input "${input.name}" ${problem}; expected ${input.expected}`,
+        400,
+      );
+    }
   }
   return new Tensor(input.type, store as never, dims);
+}
+
+const RAGGED = 'is a ragged nested array';
+
+/**
+ * Writes `value` (nested to `shape` from `depth` on) into `target` at `offset`, row-major; returns
+ * what is wrong with it, if anything. Plain loops: this runs once per element of every request.
+ */
+function write(
+  type: InputType,
+  value: unknown,
+  shape: readonly number[],
+  depth: number,
+  target: (number | bigint | string)[],
+  offset: number,
+): string | undefined {
+  if (depth === shape.length) {
+    const leaf = Array.isArray(value) ? undefined : convertLeaf(type, value);
+    if (leaf === undefined)
+      return Array.isArray(value) ? RAGGED : `holds ${describeLeaf(value)}, not a ${type} value`;
+    target[offset] = leaf;
+    return undefined;
+  }
+  const size = shape[depth] as number;
+  if (!Array.isArray(value) || value.length !== size) return RAGGED;
+  if (depth === shape.length - 1) {
+    for (let i = 0; i < size; i++) {
+      const item: unknown = value[i];
+      const leaf = Array.isArray(item) ? undefined : convertLeaf(type, item);
+      if (leaf === undefined)
+        return Array.isArray(item) ? RAGGED : `holds ${describeLeaf(item)}, not a ${type} value`;
+      target[offset + i] = leaf;
+    }
+    return undefined;
+  }
+  const stride = shape.slice(depth + 1).reduce((a, b) => a * b, 1);
+  for (let i = 0; i < size; i++) {
+    const problem = write(type, value[i], shape, depth + 1, target, offset + i * stride);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
 }
 
 function describeLeaf(v: unknown): string {
@@ -200,7 +230,11 @@ export function tensorValues(name: string, tensor: Tensor): Leaf[] {
 /** Rebuilds nested arrays of `dims` from flat values starting at `offset` (a scalar for no dims). */
 export function nest(values: readonly Leaf[], offset: number, dims: readonly number[]): unknown {
   if (dims.length === 0) return values[offset];
-  const [head, ...rest] = dims as [number, ...number[]];
+  const head = dims[0] as number;
+  if (dims.length === 1) return values.slice(offset, offset + head);
+  const rest = dims.slice(1);
   const stride = rest.reduce((a, b) => a * b, 1);
-  return Array.from({ length: head }, (_, i) => nest(values, offset + i * stride, rest));
+  const out = new Array<unknown>(head);
+  for (let i = 0; i < head; i++) out[i] = nest(values, offset + i * stride, rest);
+  return out;
 }
