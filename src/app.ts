@@ -76,6 +76,8 @@ export interface AppDeps {
   settingsSections?: readonly SectionDef[];
   artifactStore?: CoreDeps['artifactStore'];
   hubClient?: CoreDeps['hubClient'];
+  /** Runtimes beyond the built-in ones (tests add a scripted one). */
+  runtimes?: CoreDeps['runtimes'];
 }
 
 export interface Services {
@@ -217,6 +219,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     masterKey: deps.masterKey,
     artifactStore: deps.artifactStore,
     hubClient: deps.hubClient,
+    runtimes: deps.runtimes,
+    metricsRegistry: metrics.registry,
   });
   const { registry, hubImport } = core;
   const services: Services = {
@@ -257,6 +261,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('preClose', async () => events.stop());
   // Running downloads stop but stay active, so the next start resumes them from their partial files.
   app.addHook('preClose', async () => hubImport.runner.close());
+  app.addHook('onClose', async () => core.close());
   app.addHook('onClose', async () => {
     await stopPruning?.();
     await stopSessionSweep?.();

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { MaintenanceHooks } from '../hub/admin/maintenance.js';
 import type { AuditService } from '../hub/audit/service.js';
@@ -10,12 +12,22 @@ import { createArtifactStore } from './artifacts/factory.js';
 import type { ArtifactStore } from './artifacts/store.js';
 import { createHubImport, type HubImport } from './hub-import/index.js';
 import { downloadRoutes } from './hub-import/routes.js';
+import { createChat } from './inference/chat.js';
+import { inferenceRoutes } from './inference/routes.js';
+import { createInferenceService } from './inference/service.js';
+import type { InferenceService } from './inference/types.js';
 import { createRegistry, REGISTRY_SECTIONS, type Registry } from './registry/index.js';
 import { registryRoutes } from './registry/routes.js';
+import { createRuntimeRegistry, type RuntimeEntry } from './runtimes/registry.js';
+import { createModelManager, type ModelManager } from './serving/manager.js';
 import { createModelParameters, type ParameterService, parameterRoutes } from './serving/parameters/index.js';
+import { servingRoutes } from './serving/routes.js';
+import { createServingService } from './serving/service.js';
+import { runtimeSettings } from './serving/settings.js';
+import { createUsageRecorder } from './serving/usage/index.js';
 
 /** Core's settings sections; the settings service must know them before it loads. */
-export const CORE_SECTIONS = [...REGISTRY_SECTIONS];
+export const CORE_SECTIONS = [...REGISTRY_SECTIONS, runtimeSettings];
 
 export interface CoreDeps {
   db: Db;
@@ -29,6 +41,10 @@ export interface CoreDeps {
   artifactStore?: ArtifactStore | undefined;
   /** Hub client tuning for imports (tests shorten retries and timeouts). */
   hubClient?: Parameters<typeof createHubImport>[0]['client'];
+  /** Runtimes added after the built-in ones (a later entry wins for its formats). */
+  runtimes?: RuntimeEntry[] | undefined;
+  /** Where inference metrics go (the app's Prometheus registry). */
+  metricsRegistry: MetricsRegistry;
 }
 
 export interface Core {
@@ -36,8 +52,12 @@ export interface Core {
   hubImport: HubImport;
   /** Per-model generation parameters (stored overrides for the inference layer). */
   parameters: ParameterService;
+  manager: ModelManager;
+  inference: InferenceService;
   /** Core's routes, to be registered under /api/v1. */
   routes: FastifyPluginAsync;
+  /** Unloads every model and flushes inference records. */
+  close(): Promise<void>;
 }
 
 /** Composes the model registry and the Hugging Face import over the Hub's services. */
@@ -63,12 +83,75 @@ export async function composeCore(config: Config, deps: CoreDeps): Promise<Core>
     endpoint: config.hfEndpoint,
     ...(deps.hubClient ? { client: deps.hubClient } : {}),
   });
-  const parameters = createModelParameters({ db: deps.db, audit: deps.audit, bus: deps.bus });
+  const parameters = createModelParameters({
+    db: deps.db,
+    audit: deps.audit,
+    bus: deps.bus,
+    access: registry.access,
+  });
+  const runtimes = createRuntimeRegistry();
+  for (const r of deps.runtimes ?? []) runtimes.register(r);
+  const manager = createModelManager({
+    repo: registry.repo,
+    store: registry.store,
+    runtimes,
+    settings: deps.settings,
+    log: deps.log,
+    cacheDir: join(config.dataDir, 'cache', 'models'),
+    onChange: (e, status) =>
+      void registry.access
+        .publish(e.model, `model.${status}`, { version: e.version.version, status, error: e.error })
+        .catch((err) => deps.log.warn({ err }, 'could not publish a model status event')),
+  });
+  registry.setRuntimeStatus((id) => manager.statusOf(id));
+  const usage = createUsageRecorder({ db: deps.db, registry: deps.metricsRegistry, log: deps.log });
+  const inference = createInferenceService({
+    repo: registry.repo,
+    access: registry.access,
+    manager,
+    storedParameters: (id) => parameters.effective(id),
+    usage,
+    log: deps.log,
+    servable: (format) => runtimes.forFormat(format) !== undefined,
+  });
+  const serving = createServingService({
+    repo: registry.repo,
+    access: registry.access,
+    manager,
+    runtimes,
+    settings: deps.settings,
+  });
+  const chat = createChat({ inference, manager, limitMs: 60_000 });
+  deps.maintenance.setModelStatusSource(async () => {
+    await manager.refreshMemory();
+    const loaded = manager.entries().filter((e) => e.status === 'loaded');
+    return {
+      loaded_model: loaded.map((e) => `${e.model.name}:${e.version.version}`).join(', ') || null,
+      model_memory_usage: loaded.reduce((s, e) => s + e.memory, 0),
+    };
+  });
+  deps.maintenance.addBusyCheck('inference', () => {
+    const n = manager.busy();
+    return n ? `${n} inference request${n > 1 ? 's' : ''} running or waiting` : null;
+  });
   const routes: FastifyPluginAsync = async (api) => {
     // Before the registry's /models/:id routes only for readability: the router prefers static paths.
     await api.register(downloadRoutes, { downloads: hubImport.service });
     await api.register(registryRoutes, { registry });
     await api.register(parameterRoutes, { parameters });
+    await api.register(servingRoutes, { serving });
+    await api.register(inferenceRoutes, { inference, chat });
   };
-  return { registry, hubImport, parameters, routes };
+  return {
+    registry,
+    hubImport,
+    parameters,
+    manager,
+    inference,
+    routes,
+    async close() {
+      await manager.close();
+      await usage.close();
+    },
+  };
 }

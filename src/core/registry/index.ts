@@ -9,6 +9,7 @@ import { collectGarbage } from '../artifacts/gc.js';
 import type { ArtifactStore } from '../artifacts/store.js';
 import { createAliasService } from './aliases.js';
 import { createRegistryRepository } from './repository.js';
+import type { ModelSummary } from './schema.js';
 import { createModelAccess, createModelService } from './service.js';
 import { createVersionService } from './versions.js';
 
@@ -40,11 +41,25 @@ export function createRegistry(deps: {
   maxUploadBytes: number;
 }) {
   const repo = createRegistryRepository(deps.db);
-  const base = { repo, store: deps.store, audit: deps.audit, bus: deps.bus, log: deps.log };
+  // Serving is composed after the registry; it plugs its view of loaded models in here.
+  let runtimeStatus: (modelId: string) => ModelSummary['status'] | null = () => null;
+  const base = {
+    repo,
+    store: deps.store,
+    audit: deps.audit,
+    bus: deps.bus,
+    log: deps.log,
+    runtimeStatus: (id: string) => runtimeStatus(id),
+  };
   const access = createModelAccess(base);
   const allowPickleStorage = () => deps.settings.get(registryStorageSettings).allow_pickle_storage;
   const registry = {
+    repo,
+    access,
     store: deps.store,
+    setRuntimeStatus(source: (modelId: string) => ModelSummary['status'] | null) {
+      runtimeStatus = source;
+    },
     allowPickleStorage,
     maxUploadBytes: deps.maxUploadBytes,
     models: createModelService(base, access),

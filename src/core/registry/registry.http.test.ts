@@ -7,6 +7,7 @@ import { tinyOnnxClassifier } from '../../../test/fixtures/models/onnx.js';
 import { legacyTorchPickle, torchZipCheckpoint } from '../../../test/fixtures/models/pickle.js';
 import { tinySafetensors } from '../../../test/fixtures/models/safetensors.js';
 import { createTestApp, type TestApp, type TestUser } from '../../../test/helpers/app.js';
+import { multipart } from '../../../test/helpers/multipart.js';
 
 let t: TestApp;
 let dev: TestUser;
@@ -22,31 +23,6 @@ beforeAll(async () => {
   plain = await t.user('user');
 });
 afterAll(async () => t?.close());
-
-/** A multipart body by hand, so file names reach the server exactly as written here. */
-function multipart(parts: ({ file: string; data: Buffer } | { field: string; value: string })[]) {
-  const boundary = `polar${Math.random().toString(36).slice(2)}`;
-  const chunks: Buffer[] = [];
-  for (const p of parts) {
-    chunks.push(Buffer.from(`--${boundary}\r\n`));
-    if ('file' in p) {
-      chunks.push(
-        Buffer.from(
-          `Content-Disposition: form-data; name="file"; filename="${p.file}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-        ),
-        p.data,
-        Buffer.from('\r\n'),
-      );
-    } else {
-      chunks.push(Buffer.from(`Content-Disposition: form-data; name="${p.field}"\r\n\r\n${p.value}\r\n`));
-    }
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return {
-    payload: Buffer.concat(chunks),
-    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-  };
-}
 
 /** A small valid GGUF whose bytes differ with `tag`. */
 const gguf = (tag = 'x') => writeGguf([['general.name', { t: 'string', v: tag }]], []);

@@ -25,6 +25,8 @@ export interface RegistryDeps {
   bus: EventBus;
   log: Logger;
   now?: () => Date;
+  /** The runtime status of a model (loaded, loading, error), null when no runtime holds it. */
+  runtimeStatus?: (modelId: string) => ModelSummary['status'] | null;
 }
 
 // Events about a private model whose owner is gone go to admins only: no user has this id.
@@ -75,7 +77,7 @@ export function createModelService(deps: RegistryDeps, access: ModelAccess) {
       deps.repo.versionsWithFiles(m.id),
       deps.repo.aliasesOf([m.id]),
     ]);
-    return toModelDetail(m, versions, files, aliases);
+    return toModelDetail(m, versions, files, aliases, deps.runtimeStatus?.(m.id));
   };
 
   /** Deletes each digest's blob once no file references it; a failure is left to the collector. */
@@ -143,6 +145,7 @@ export function createModelService(deps: RegistryDeps, access: ModelAccess) {
             count: latest.get(m.id)?.count ?? 0,
             latest: latest.get(m.id),
             aliases: aliasesOf.get(m.id) ?? [],
+            status: deps.runtimeStatus?.(m.id),
           }),
         (m) => m.name.toLowerCase(),
       );

@@ -21,7 +21,12 @@ export const aliasMap = (rows: AliasRow[]): Record<string, number> =>
 
 export function toModelSummary(
   m: ModelRow,
-  extra: { count: number; latest: VersionRow | undefined; aliases: AliasRow[] },
+  extra: {
+    count: number;
+    latest: VersionRow | undefined;
+    aliases: AliasRow[];
+    status?: ModelSummary['status'] | null | undefined;
+  },
 ): ModelSummary {
   return {
     id: m.id,
@@ -31,8 +36,7 @@ export function toModelSummary(
     tags: m.tags,
     visibility: m.visibility,
     owner_id: m.ownerId,
-    // No runtime loads models yet, so every registered model is simply available.
-    status: 'available',
+    status: extra.status ?? 'available',
     format: extra.latest?.format ?? null,
     size: extra.latest?.size ?? null,
     source: extra.latest?.source ?? null,
@@ -49,11 +53,12 @@ export function toModelDetail(
   versions: VersionRow[],
   files: FileRow[],
   aliases: AliasRow[],
+  status?: ModelSummary['status'] | null,
 ): ModelDetail {
   const byVersion = new Map<string, FileRow[]>();
   for (const f of files) byVersion.set(f.versionId, [...(byVersion.get(f.versionId) ?? []), f]);
   return {
-    ...toModelSummary(m, { count: versions.length, latest: versions.at(-1), aliases }),
+    ...toModelSummary(m, { count: versions.length, latest: versions.at(-1), aliases, status }),
     versions: versions.map((v) => toVersionView(v, byVersion.get(v.id) ?? [])),
   };
 }

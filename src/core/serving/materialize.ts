@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { access, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { resolveInside } from '../artifacts/paths.js';
+import type { ArtifactStore } from '../artifacts/store.js';
+
+const DONE = '.polar-complete';
+
+/** A store that keeps blobs as local files can hand out their paths, so nothing is copied. */
+interface LocalPaths {
+  localPath(sha256: string): string;
+}
+const hasLocalPaths = (s: ArtifactStore): s is ArtifactStore & LocalPaths =>
+  typeof (s as Partial<LocalPaths>).localPath === 'function';
+
+/**
+ * Lays a version's files out under `<root>/<versionId>/` at their registry paths, as runtimes expect
+ * them (a Hugging Face layout needs config.json beside onnx/model.onnx). Files are hard links to the
+ * local store's blobs when possible, copies otherwise. Versions are immutable, so a finished
+ * directory is reused; an unfinished one (crash) is rebuilt.
+ */
+export async function materializeVersion(
+  store: ArtifactStore,
+  root: string,
+  versionId: string,
+  files: { path: string; sha256: string }[],
+): Promise<string> {
+  const dir = join(root, versionId);
+  if (await exists(join(dir, DONE))) return dir;
+  const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+  await mkdir(tmp, { recursive: true });
+  try {
+    for (const f of files) {
+      const target = await resolveInside(tmp, f.path);
+      await mkdir(dirname(target), { recursive: true });
+      if (!(hasLocalPaths(store) && (await tryLink(store.localPath(f.sha256), target)))) {
+        await pipeline(await store.open(f.sha256), createWriteStream(target));
+      }
+    }
+    await writeFile(join(tmp, DONE), '');
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+    return dir;
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function tryLink(from: string, to: string) {
+  try {
+    await link(from, to);
+    return true;
+  } catch {
+    return false; // another filesystem, or links not allowed: copy instead
+  }
+}
+
+async function exists(p: string) {
+  try {
+    await access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
