@@ -14,7 +14,11 @@ const loadConfigSchema = z.strictObject({
   /** Threads for independent graph branches; only used when above 1 (parallel execution mode). */
   inter_op_threads: z.int().min(1).max(256).optional(),
   graph_optimization: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
-  /** Requests the loaded model serves at once; each holds its own input and output buffers. */
+  /**
+   * Requests the loaded model serves at once; each holds its own input and output buffers.
+   * onnxruntime-node executes a run on the JS thread, so concurrent runs interleave rather than
+   * overlap: intra_op_threads is what puts more cores on one run.
+   */
   parallel: z.int().min(1).max(8).default(1),
   /** Rows one predict call may carry; bounds the memory of one run. */
   max_batch: z.int().min(1).max(65_536).default(1024),

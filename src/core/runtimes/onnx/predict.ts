@@ -26,7 +26,10 @@ function splitOutputs(sig: Signature, results: InferenceSession.ReturnType, n: n
     if (!tensor) continue;
     const values = tensorValues(output.name, tensor);
     const dims = tensor.dims;
-    if (sig.sliced && dims[0] === n) {
+    // A declared fixed first dim other than 1 is not a batch dim, even when it happens to equal n.
+    const declared = output.shape[0];
+    const batchDim = typeof declared !== 'number' || declared === 1;
+    if (sig.sliced && batchDim && dims[0] === n) {
       const per = n === 0 ? 0 : values.length / n;
       rows.forEach((row, i) => {
         row[output.name] = nest(values, i * per, dims.slice(1));
