@@ -29,6 +29,16 @@ describe('safeRelativePath', () => {
     'Qwen2.5-0.5B-Instruct-Q4_K_M.gguf',
     'dir with space/file name.txt',
     'ünïcødé/模型.bin',
+    // Near misses of Windows device names are ordinary names.
+    'console.json',
+    'CONTRIBUTING.md',
+    'auxiliary/aux_loss.py',
+    'null.bin',
+    'com10.txt',
+    'lpt.txt',
+    'nul-model/weights.bin',
+    'v1.0/model.onnx',
+    'a.b.c',
   ])('accepts %s', (p) => {
     expect(safeRelativePath(p)).toBe(p.normalize('NFC'));
   });
@@ -78,7 +88,37 @@ describe('safeRelativePath', () => {
     ['full-width solidus', 'a\uff0fb'],
     ['full-width backslash', 'a\uff3cb'],
     ['lone surrogate', 'a\ud800b'],
+    ['trailing dot', 'model.'],
+    ['trailing dot in a directory', 'onnx./model.onnx'],
+    ['trailing dots', 'model..'],
+    ['trailing space after a dot', 'model. '],
   ])('refuses %s', (_name, p) => {
+    expectUnsafe(p);
+  });
+
+  it.each([
+    'CON',
+    'con',
+    'PRN',
+    'aux',
+    'Nul',
+    'COM1',
+    'com9',
+    'COM0',
+    'LPT1',
+    'lpt9',
+    'CONIN$',
+    'conout$',
+    'com\u00b9',
+    'lpt\u00b3',
+    'NUL.txt',
+    'nul.tar.gz',
+    'Com3.json',
+    'aux .txt',
+    'models/CON',
+    'prn/model.bin',
+    'a/b/LPT2.safetensors',
+  ])('refuses the Windows device name %s, with or without extension, in any case', (p) => {
     expectUnsafe(p);
   });
 

@@ -27,6 +27,11 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u20
 // URL parsers cut the path there; ':' for drive letters, URL schemes and NTFS streams; '\\' is a
 // separator on Windows.
 const FORBIDDEN = /[\\%#?;:]/;
+// Names Windows maps to devices in every directory, whatever the case and whatever extension
+// follows (NUL.txt and nul.tar.gz are NUL): a file by that name cannot be written or read back
+// there. The superscript digits are devices too; NFKC turns them into ASCII digits, and the checks
+// run on that form as well.
+const WINDOWS_DEVICE = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])\s*(\.|$)/i;
 
 function checkForm(input: string, form: string): void {
   if (CONTROL.test(form)) throw unsafe(input, 'control characters are not allowed');
@@ -39,6 +44,9 @@ function checkForm(input: string, form: string): void {
     // Windows drops trailing dots and spaces, so '.. ' or '...' may become '..' there.
     if (/^[.\s]+$/.test(s)) throw unsafe(input, `segment '${s}' is not a name`);
     if (s !== s.trim()) throw unsafe(input, 'segments may not start or end with whitespace');
+    // Windows drops a trailing dot, so 'model.' and 'model' would be one file there.
+    if (s.endsWith('.')) throw unsafe(input, 'segments may not end with a dot');
+    if (WINDOWS_DEVICE.test(s)) throw unsafe(input, `'${s}' is a reserved device name on Windows`);
     if (Buffer.byteLength(s, 'utf8') > MAX_SEGMENT_BYTES) {
       throw unsafe(input, `a segment is longer than ${MAX_SEGMENT_BYTES} bytes`);
     }
