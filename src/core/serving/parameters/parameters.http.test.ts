@@ -249,3 +249,20 @@ describe('POST /models/:id/parameters/reset', () => {
     expect((await get(dev.token, m.id)).statusCode).toBe(404);
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents the three routes and each parameter with its range', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(doc.paths['/api/v1/models/{id}/parameters']?.get).toBeTruthy();
+    expect(doc.paths['/api/v1/models/{id}/parameters']?.put).toBeTruthy();
+    expect(doc.paths['/api/v1/models/{id}/parameters/reset']?.post).toBeTruthy();
+    const schemas = doc.components.schemas;
+    expect(schemas.ModelParameters.properties.top_k).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: 100,
+    });
+    expect(schemas.ModelParameters.properties.temperature).toMatchObject({ minimum: 0, maximum: 2 });
+    expect(schemas.ModelParameters.additionalProperties).toBe(false);
+  });
+});
