@@ -76,6 +76,10 @@ class PolarStopping extends StoppingCriteria {
   }
 }
 
+/**
+ * Refuses what this runtime cannot honour. length_penalty and early_stopping only shape beam
+ * search, so with the single beam served here they have nothing to act on (as in transformers).
+ */
 export function checkParameters(p: GenerationParameters): void {
   if (p.num_beams > 1) {
     // transformers.js 4 draws num_beams candidates but keeps only the first (no beam bookkeeping).
