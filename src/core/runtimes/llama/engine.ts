@@ -1,0 +1,91 @@
+import {
+  getLlama,
+  InsufficientMemoryError,
+  type Llama,
+  type LlamaContext,
+  LlamaLogLevel,
+  type LlamaModel,
+} from 'node-llama-cpp';
+import { validateGguf } from '../../formats/gguf.js';
+import { withFileSource } from '../../formats/source.js';
+import { RuntimeError } from '../types.js';
+import { type LlamaLoadConfig, resolveContextSize } from './config.js';
+
+let shared: Promise<Llama> | undefined;
+
+/**
+ * The process's llama.cpp binding, loaded once: it holds the native backend, and a model's host
+ * process may load several contexts over its life. CPU only and never a source build, because Polar
+ * ships the prebuilt binary from npm and must not compile or download anything at run time.
+ */
+export function sharedLlama(): Promise<Llama> {
+  shared ??= getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.warn }).catch((err: unknown) => {
+    shared = undefined;
+    throw err;
+  });
+  return shared;
+}
+
+export interface OpenedModel {
+  model: LlamaModel;
+  context: LlamaContext;
+  /** Tokens per sequence. */
+  contextSize: number;
+  threads: number;
+}
+
+/**
+ * Loads a GGUF file and creates its generation context with the runtime's settings; the benchmark
+ * calls this too, so both measure the same thing. The model is disposed again if the context fails.
+ */
+export async function openModel(modelPath: string, config: LlamaLoadConfig): Promise<OpenedModel> {
+  await checkGguf(modelPath);
+  const llama = await sharedLlama();
+  let model: LlamaModel;
+  try {
+    model = await llama.loadModel({ modelPath });
+  } catch (err) {
+    throw new RuntimeError('model_load_failed', `the GGUF file could not be loaded: ${messageOf(err)}`, 422);
+  }
+  try {
+    const contextSize = resolveContextSize(config.context_size, model.trainContextSize);
+    // Physical cores: matrix work gains nothing from hyper-threads and suffers from oversubscription.
+    const threads = config.threads ?? Math.max(1, llama.cpuMathCores);
+    const context = await model.createContext({ contextSize, sequences: config.parallel, threads });
+    return { model, context, contextSize, threads };
+  } catch (err) {
+    await model.dispose();
+    if (err instanceof RuntimeError) throw err;
+    if (err instanceof InsufficientMemoryError) {
+      throw new RuntimeError(
+        'insufficient_memory',
+        `not enough memory for the context; lower context_size or parallel: ${err.message}`,
+        503,
+      );
+    }
+    throw err;
+  }
+}
+
+/**
+ * Polar's own header check first: node-llama-cpp trusts the header's counts and lengths, and a
+ * damaged file can make it spin forever instead of failing.
+ */
+async function checkGguf(modelPath: string): Promise<void> {
+  try {
+    await withFileSource(modelPath, validateGguf);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new RuntimeError(
+        'model_file_missing',
+        'the GGUF file is missing from the version directory',
+        422,
+      );
+    }
+    throw new RuntimeError('model_load_failed', `the GGUF file is not valid: ${messageOf(err)}`, 422);
+  }
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
