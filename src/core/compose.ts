@@ -104,6 +104,11 @@ export async function composeCore(config: Config, deps: CoreDeps): Promise<Core>
         .catch((err) => deps.log.warn({ err }, 'could not publish a model status event')),
   });
   registry.setRuntimeStatus((id) => manager.statusOf(id));
+  registry.setBeforeDelete(async (id) => void (await manager.unload(id)));
+  deps.maintenance.addCleanupTask('clean_cache', {
+    name: 'model files laid out for runtimes',
+    run: async () => ({ bytesFreed: await manager.clearCache() }),
+  });
   const usage = createUsageRecorder({ db: deps.db, registry: deps.metricsRegistry, log: deps.log });
   const inference = createInferenceService({
     repo: registry.repo,

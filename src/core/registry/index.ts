@@ -43,6 +43,7 @@ export function createRegistry(deps: {
   const repo = createRegistryRepository(deps.db);
   // Serving is composed after the registry; it plugs its view of loaded models in here.
   let runtimeStatus: (modelId: string) => ModelSummary['status'] | null = () => null;
+  let beforeDelete: (modelId: string) => Promise<void> = async () => undefined;
   const base = {
     repo,
     store: deps.store,
@@ -50,6 +51,7 @@ export function createRegistry(deps: {
     bus: deps.bus,
     log: deps.log,
     runtimeStatus: (id: string) => runtimeStatus(id),
+    beforeDelete: (id: string) => beforeDelete(id),
   };
   const access = createModelAccess(base);
   const allowPickleStorage = () => deps.settings.get(registryStorageSettings).allow_pickle_storage;
@@ -59,6 +61,9 @@ export function createRegistry(deps: {
     store: deps.store,
     setRuntimeStatus(source: (modelId: string) => ModelSummary['status'] | null) {
       runtimeStatus = source;
+    },
+    setBeforeDelete(hook: (modelId: string) => Promise<void>) {
+      beforeDelete = hook;
     },
     allowPickleStorage,
     maxUploadBytes: deps.maxUploadBytes,

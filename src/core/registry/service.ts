@@ -27,6 +27,8 @@ export interface RegistryDeps {
   now?: () => Date;
   /** The runtime status of a model (loaded, loading, error), null when no runtime holds it. */
   runtimeStatus?: (modelId: string) => ModelSummary['status'] | null;
+  /** Called before a model's rows go (serving unloads it so no host keeps its files in use). */
+  beforeDelete?: (modelId: string) => Promise<void>;
 }
 
 // Events about a private model whose owner is gone go to admins only: no user has this id.
@@ -190,6 +192,7 @@ export function createModelService(deps: RegistryDeps, access: ModelAccess) {
       idOrName: string,
     ): Promise<{ id: string; deleted: true; blobs_freed: number }> {
       const m = await access.writable(ctx, idOrName);
+      await deps.beforeDelete?.(m.id);
       const digests = await deps.repo.deleteModel(m.id);
       if (!digests) throw modelNotFound();
       await deps.audit.record(ctx, {

@@ -12,7 +12,7 @@ import {
   notServable,
   runtimeCapacity,
 } from './errors.js';
-import { materializeVersion } from './materialize.js';
+import { materializeVersion, removeCacheDirs } from './materialize.js';
 import { runtimeSettings } from './settings.js';
 import { createSlots, type Slots } from './slots.js';
 
@@ -321,6 +321,12 @@ export function createModelManager(deps: ManagerDeps) {
 
     /** Requests running or waiting, over all models. */
     busy: () => live().reduce((n, e) => n + (e.slots?.active ?? 0) + (e.slots?.queued ?? 0), 0),
+
+    /** Removes the laid-out files of every version that is not loaded; answers the bytes freed. */
+    async clearCache(): Promise<number> {
+      const keep = new Set([...entries.keys()]);
+      return removeCacheDirs(deps.cacheDir, keep);
+    },
 
     async close() {
       await Promise.all([...entries.values()].map((e) => unloadEntry(e, 'node stopping')));

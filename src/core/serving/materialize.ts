@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, link, lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { resolveInside } from '../artifacts/paths.js';
@@ -65,4 +65,34 @@ async function exists(p: string) {
   } catch {
     return false;
   }
+}
+
+/**
+ * Deletes every laid-out version under `root` but those in `keep` (loaded ones); answers the bytes
+ * freed. Hard links free nothing until the store drops the blob too, so only their own size counts
+ * when the link count says they are the last name.
+ */
+export async function removeCacheDirs(root: string, keep: ReadonlySet<string>): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch {
+    return 0;
+  }
+  let freed = 0;
+  for (const name of names) {
+    if (keep.has(name)) continue;
+    const dir = join(root, name);
+    freed += await sizeOf(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+  return freed;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  const st = await lstat(path);
+  if (!st.isDirectory()) return st.nlink > 1 ? 0 : st.size;
+  let total = 0;
+  for (const e of await readdir(path)) total += await sizeOf(join(path, e));
+  return total;
 }
