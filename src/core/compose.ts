@@ -16,6 +16,8 @@ import { createChat } from './inference/chat.js';
 import { inferenceRoutes } from './inference/routes.js';
 import { createInferenceService } from './inference/service.js';
 import type { InferenceService } from './inference/types.js';
+import { openaiRoutes as openaiRoutesPlugin } from './openai/routes.js';
+import { createOpenAI } from './openai/service.js';
 import { createRegistry, REGISTRY_SECTIONS, type Registry } from './registry/index.js';
 import { registryRoutes } from './registry/routes.js';
 import { createRuntimeRegistry, type RuntimeEntry } from './runtimes/registry.js';
@@ -24,6 +26,7 @@ import { createModelParameters, type ParameterService, parameterRoutes } from '.
 import { servingRoutes } from './serving/routes.js';
 import { createServingService } from './serving/service.js';
 import { runtimeSettings } from './serving/settings.js';
+import { parseModelRef, resolveTarget } from './serving/target.js';
 import { createUsageRecorder } from './serving/usage/index.js';
 
 /** Core's settings sections; the settings service must know them before it loads. */
@@ -56,6 +59,8 @@ export interface Core {
   inference: InferenceService;
   /** Core's routes, to be registered under /api/v1. */
   routes: FastifyPluginAsync;
+  /** The OpenAI-compatible API, to be registered under /v1. */
+  openaiRoutes: FastifyPluginAsync;
   /** Unloads every model and flushes inference records. */
   close(): Promise<void>;
 }
@@ -97,7 +102,8 @@ export async function composeCore(config: Config, deps: CoreDeps): Promise<Core>
     runtimes,
     settings: deps.settings,
     log: deps.log,
-    cacheDir: join(config.dataDir, 'cache', 'models'),
+    // Not under cache/: the Hub's clean_cache empties that wholesale, loaded versions included.
+    cacheDir: join(config.dataDir, 'runtime', 'versions'),
     onChange: (e, status) =>
       void registry.access
         .publish(e.model, `model.${status}`, { version: e.version.version, status, error: e.error })
@@ -147,6 +153,16 @@ export async function composeCore(config: Config, deps: CoreDeps): Promise<Core>
     await api.register(servingRoutes, { serving });
     await api.register(inferenceRoutes, { inference, chat });
   };
+  const openai = createOpenAI({
+    inference,
+    resolve: (ctx, ref) =>
+      resolveTarget({ repo: registry.repo, access: registry.access }, ctx, parseModelRef(ref), {
+        allowRetired: true,
+      }),
+  });
+  const openaiRoutes: FastifyPluginAsync = async (v1) => {
+    await v1.register(openaiRoutesPlugin, { openai });
+  };
   return {
     registry,
     hubImport,
@@ -154,6 +170,7 @@ export async function composeCore(config: Config, deps: CoreDeps): Promise<Core>
     manager,
     inference,
     routes,
+    openaiRoutes,
     async close() {
       await manager.close();
       await usage.close();

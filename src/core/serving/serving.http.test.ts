@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from '../../../test/helpers/app.js';
@@ -150,6 +152,29 @@ describe('load, unload and the runtime view', () => {
       (await post(dev, `/api/v1/models/${m.id}/load`, { version: 2, allow_retired: true })).statusCode,
     ).toBe(200);
     expect((await chat(plain, `${m.name}:2`, 'retired')).statusCode).toBe(200);
+    await unloadAll();
+  });
+});
+
+describe('lifecycle with the registry and admin', () => {
+  it('deleting a loaded model unloads it; clean_cache keeps only loaded versions; system status names them', async () => {
+    const a = await modelWithVersion(t, dev);
+    const b = await modelWithVersion(t, dev);
+    await post(dev, `/api/v1/models/${a.id}/load`);
+    const loaded = await post(dev, `/api/v1/models/${b.id}/load`);
+    expect(loaded.statusCode, loaded.body).toBe(200);
+    const status = await t.as(t.admin.token, { method: 'GET', url: '/api/v1/admin/system-status' });
+    expect(status.json().model_status.loaded_model).toContain(`${a.name}:1`);
+    expect(status.json().model_status.model_memory_usage).toBeGreaterThan(0);
+    const cache = join(t.dataDir, 'runtime', 'versions');
+    expect(readdirSync(cache).filter((d) => !d.includes('.tmp-'))).toHaveLength(2);
+
+    const del = await t.as(dev.token, { method: 'DELETE', url: `/api/v1/models/${a.id}` });
+    expect(del.statusCode).toBe(200);
+    expect((await runtime()).models.map((e: { model_id: string }) => e.model_id)).toEqual([b.id]);
+    const clean = await post(t.admin, '/api/v1/admin/cleanup', { operations: ['clean_cache'], force: true });
+    expect(clean.statusCode, clean.body).toBe(200);
+    expect(readdirSync(cache)).toHaveLength(1);
     await unloadAll();
   });
 });
