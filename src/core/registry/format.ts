@@ -1,19 +1,26 @@
 import type { Readable } from 'node:stream';
 import type { ArtifactStore } from '../artifacts/store.js';
-import { type DetectedFormat, detectFormat } from '../formats/detect.js';
+import { type DetectedFormat, detectFormat, SNIFF_BYTES } from '../formats/detect.js';
+import { isLegacyPickle } from '../formats/pickle.js';
 import type { ByteSource } from '../formats/source.js';
 
-export { SNIFF_BYTES } from '../formats/detect.js';
+export { SNIFF_BYTES };
 export type FileFormat = DetectedFormat;
 
-// Pickle protocols 0 and 1 have no magic number, so for these names an unrecognised content is
-// treated as a pickle too: refusing a real pickle matters more than accepting an odd file.
+// Pickle protocols 0 and 1 have no magic number. Their opcodes are recognised under any name, and
+// for these names an unrecognised content is treated as a pickle too: refusing a real pickle
+// matters more than accepting an odd file.
 const PICKLE_NAMES = /\.(bin|pt|pth|pkl|pickle|ckpt)$/i;
 
-/** The format of one file from its leading bytes; the name only ever makes it stricter. */
+/**
+ * The format of one file from its leading bytes (`head`: the first SNIFF_BYTES, or the whole file
+ * when it is shorter); the name only ever makes it stricter.
+ */
 export function detectFileFormat(head: Uint8Array, path: string): FileFormat {
   const format = detectFormat(head);
-  return format === 'unknown' && PICKLE_NAMES.test(path) ? 'pickle' : format;
+  if (format !== 'unknown') return format;
+  if (isLegacyPickle(head, head.length >= SNIFF_BYTES) || PICKLE_NAMES.test(path)) return 'pickle';
+  return format;
 }
 
 /**
