@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { clientGone } from '../../platform/http/abort.js';
+import type { PredictResult } from '../runtimes/types.js';
 import type { Chat } from './chat.js';
 import {
   chatBody,
@@ -39,19 +40,21 @@ export const inferenceRoutes: FastifyPluginAsyncZod<{ inference: InferenceServic
       config: { auth: 'inference' },
       schema: {
         tags,
-        summary: 'Predict one row',
+        summary: 'Predict one row (input) or several (rows)',
         params: modelParams,
         body: predictBody,
         response: { 200: predictResponse },
       },
     },
     async (request, reply) => {
+      const { input, rows } = request.body;
       const r = await inference.predict(request.ctx(), {
         model: ref(request.params.id, request.body),
-        rows: [request.body.input],
-        endpoint: 'predict',
+        rows: rows ?? (input ? [input] : []),
+        endpoint: rows ? 'predict_batch' : 'predict',
         signal: clientGone(reply),
       });
+      if (rows) return batchAnswer(r);
       return {
         model: r.model,
         version: r.version,
@@ -72,20 +75,28 @@ export const inferenceRoutes: FastifyPluginAsyncZod<{ inference: InferenceServic
         response: { 200: predictBatchResponse },
       },
     },
-    async (request, reply) => {
-      const r = await inference.predict(request.ctx(), {
-        model: ref(request.params.id, request.body),
-        rows: request.body.rows,
-        endpoint: 'predict_batch',
-        signal: clientGone(reply),
-      });
-      return {
-        model: r.model,
-        version: r.version,
-        count: r.predictions.length,
-        predictions: r.predictions,
-        probabilities: r.probabilities ?? null,
-      };
-    },
+    async (request, reply) =>
+      batchAnswer(
+        await inference.predict(request.ctx(), {
+          model: ref(request.params.id, request.body),
+          rows: request.body.rows,
+          endpoint: 'predict_batch',
+          signal: clientGone(reply),
+        }),
+      ),
   );
 };
+
+/** Many rows: probabilities as arrays in one `labels` order, as tabular clients expect. */
+function batchAnswer(r: PredictResult & { model: string; version: number }) {
+  const labels = r.probabilities?.[0] ? Object.keys(r.probabilities[0]) : null;
+  return {
+    model: r.model,
+    version: r.version,
+    count: r.predictions.length,
+    predictions: r.predictions,
+    probabilities:
+      labels && r.probabilities ? r.probabilities.map((p) => labels.map((l) => p[l] ?? 0)) : null,
+    labels,
+  };
+}

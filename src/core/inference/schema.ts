@@ -65,26 +65,39 @@ const which = {
 };
 
 export const predictBody = z
-  .strictObject({ input: row.describe('One row: feature or input name → value'), ...which })
+  .strictObject({
+    input: row.optional().describe('One row: feature or input name → value'),
+    rows: z.array(row).min(1).max(100_000).optional().describe('Several rows (answered like predict_batch)'),
+    ...which,
+  })
+  .refine((b) => (b.input === undefined) !== (b.rows === undefined), {
+    message: 'give input (one row) or rows (several), not both',
+    path: ['input'],
+  })
   .meta({ id: 'PredictRequest' });
 export const predictBatchBody = z
   .strictObject({ rows: z.array(row).min(1).max(100_000), ...which })
   .meta({ id: 'PredictBatchRequest' });
 
-export const predictResponse = z
-  .object({
-    model: z.string(),
-    version: z.number().int(),
-    prediction: z.unknown(),
-    probabilities: z.record(z.string(), z.number()).nullable(),
-  })
-  .meta({ id: 'PredictResponse' });
+export const predictOneResponse = z.object({
+  model: z.string(),
+  version: z.number().int(),
+  prediction: z.unknown(),
+  probabilities: z.record(z.string(), z.number()).nullable().describe('Class → probability (classifiers)'),
+});
 export const predictBatchResponse = z
   .object({
     model: z.string(),
     version: z.number().int(),
     count: z.number().int(),
     predictions: z.array(z.unknown()),
-    probabilities: z.array(z.record(z.string(), z.number())).nullable(),
+    probabilities: z
+      .array(z.array(z.number()))
+      .nullable()
+      .describe('Per row, one probability per class in the order of `labels` (classifiers)'),
+    labels: z.array(z.string()).nullable(),
   })
   .meta({ id: 'PredictBatchResponse' });
+export const predictResponse = z
+  .union([predictOneResponse, predictBatchResponse])
+  .meta({ id: 'PredictResponse' });

@@ -158,6 +158,7 @@ describe('load, unload and the runtime view', () => {
 
 describe('lifecycle with the registry and admin', () => {
   it('deleting a loaded model unloads it; clean_cache keeps only loaded versions; system status names them', async () => {
+    await post(t.admin, '/api/v1/admin/cleanup', { operations: ['clean_cache'], force: true });
     const a = await modelWithVersion(t, dev);
     const b = await modelWithVersion(t, dev);
     await post(dev, `/api/v1/models/${a.id}/load`);
@@ -217,6 +218,11 @@ describe('parameters and requests', () => {
     });
     expect(many.json()).toMatchObject({ count: 2, predictions: [1, 5] });
     expect((await post(plain, `/api/v1/models/${m.id}/predict_batch`, { rows: [] })).statusCode).toBe(400);
+    const rows = await post(plain, `/api/v1/models/${m.id}/predict`, { rows: [{ a: 2 }, { a: 1, b: 1 }] });
+    expect(rows.json(), rows.body).toMatchObject({ count: 2, predictions: [2, 2], probabilities: null, labels: null });
+    expect(
+      (await post(plain, `/api/v1/models/${m.id}/predict`, { rows: [{ a: 1 }], input: { a: 1 } })).statusCode,
+    ).toBe(400);
     const gen = await chat(plain, m.name, 'hi');
     expect(gen.json().code).toBe('model_cannot_generate');
     await unloadAll();
