@@ -22,6 +22,8 @@ export interface RawRequestOptions {
   headers?: Record<string, string>;
   /** Whole-transfer bound; uploads and downloads of large weights take far longer than an API call. */
   timeoutMs?: number;
+  /** Ends the request early (Ctrl-C during a streamed reply); the time bound still applies. */
+  signal?: AbortSignal;
 }
 
 export interface ClientOptions {
@@ -93,7 +95,9 @@ export class ApiClient {
         method,
         headers,
         body: opts.body,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: opts.signal
+          ? AbortSignal.any([opts.signal, AbortSignal.timeout(timeoutMs)])
+          : AbortSignal.timeout(timeoutMs),
         // Node's fetch sends a stream body only in half-duplex mode (the answer comes after it).
         ...(streamed ? { duplex: 'half' } : {}),
       } as RequestInit);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CliConfig } from '../config.js';
 import { ApiClient, DEFAULT_URL, normalizeBaseUrl } from './client.js';
 import { type Credentials, readCredentials } from './credentials.js';
-import type { Prompter } from './lines.js';
+import type { Prompter, Terminal } from './lines.js';
 import { json } from './output.js';
 
 /** Options every command accepts (declared once on the root program). */
@@ -28,6 +28,16 @@ export interface CliContext {
    * err(). Without it (or when it is not a terminal) progress is printed as plain lines.
    */
   stderr?: { isTTY: boolean; columns?: number | undefined; write(raw: string): void };
+  /**
+   * Raw standard output, for text that arrives piece by piece (a streamed chat reply). Without it
+   * such text is printed whole through out() once complete.
+   */
+  stdout?: { isTTY: boolean; write(raw: string): void };
+  /**
+   * Opens standard input as a line editor for commands that talk back and forth (`polar chat`).
+   * Without it they read lines through the prompter.
+   */
+  terminal?: () => Terminal;
   /** Runs handler on Ctrl-C (SIGINT) until the returned function is called. */
   onInterrupt?: (handler: () => void) => () => void;
   /** Waits between polls; tests pass one that does not wait. */

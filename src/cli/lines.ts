@@ -112,3 +112,66 @@ export function stdinPrompter(
     close: () => source?.close(),
   };
 }
+
+/**
+ * A line editor for commands that talk back and forth and print while a person may press keys
+ * (`polar chat`): a prompt with history, and Ctrl-C that stops the work in progress, not the process.
+ */
+export interface Terminal {
+  /** A person types (a TTY); otherwise lines come from a pipe and no prompt is shown. */
+  readonly interactive: boolean;
+  /** The next line, or null once input has ended (Ctrl-D, or the end of the pipe). */
+  read(prompt: string): Promise<string | null>;
+  /**
+   * Marks the terminal busy until the returned function is called: keys typed meanwhile are not
+   * echoed (they wait for the next prompt), and Ctrl-C calls onInterrupt.
+   */
+  busy(onInterrupt: () => void): () => void;
+  close(): void;
+}
+
+/** How many lines a chat session recalls with the arrow keys; not saved anywhere. */
+const TERMINAL_HISTORY = 200;
+
+/**
+ * A Terminal on standard input. On a TTY readline keeps the terminal in raw mode, so Ctrl-C
+ * arrives here as a key rather than as a SIGINT to the process: while idle it abandons the line
+ * being typed, as in a shell; while busy it goes to the busy handler.
+ */
+export function stdinTerminal(
+  stdin: NodeJS.ReadStream = process.stdin,
+  output: NodeJS.WriteStream = process.stdout,
+): Terminal {
+  const interactive = stdin.isTTY === true;
+  const rl = createInterface({
+    input: stdin,
+    output,
+    terminal: interactive,
+    historySize: interactive ? TERMINAL_HISTORY : 0,
+  });
+  const source = new LineSource(rl);
+  let onInterrupt: (() => void) | null = null;
+  const w = rl as unknown as WritableInterface;
+  const write = w._writeToOutput.bind(rl);
+  w._writeToOutput = (s: string) => {
+    if (!onInterrupt) write(s);
+  };
+  rl.on('SIGINT', () => {
+    if (onInterrupt) return onInterrupt();
+    rl.write(null, { ctrl: true, name: 'e' });
+    rl.write(null, { ctrl: true, name: 'u' });
+    output.write('^C\n');
+    rl.prompt();
+  });
+  return {
+    interactive,
+    read: (prompt) => source.next(prompt),
+    busy(handler) {
+      onInterrupt = handler;
+      return () => {
+        if (onInterrupt === handler) onInterrupt = null;
+      };
+    },
+    close: () => source.close(),
+  };
+}

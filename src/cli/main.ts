@@ -1,6 +1,6 @@
 import { ConfigError, loadCliConfig } from '../config.js';
 import { EXIT } from './errors.js';
-import { stdinPrompter } from './lines.js';
+import { stdinPrompter, stdinTerminal } from './lines.js';
 import { runCli } from './program.js';
 
 let config: ReturnType<typeof loadCliConfig>;
@@ -19,6 +19,9 @@ const code = await runCli(process.argv.slice(2), {
   err: (text) => process.stderr.write(`${text}\n`),
   prompter,
   stderr: process.stderr,
+  stdout: process.stdout,
+  // Only one of prompter and terminal reads standard input in a run: commands use one or the other.
+  terminal: () => stdinTerminal(),
   onInterrupt: (handler) => {
     let presses = 0;
     // A second Ctrl-C ends the process at once, in case the first one's cleanup hangs.

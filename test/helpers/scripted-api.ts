@@ -16,6 +16,8 @@ export interface ScriptedAnswer {
   body?: unknown;
   /** Sent as-is (file contents) instead of JSON. */
   bytes?: Buffer | string;
+  /** Sent piece by piece as the test produces it (server-sent events; see `sse`). */
+  stream?: ReadableStream<Uint8Array>;
   headers?: Record<string, string>;
 }
 
@@ -61,6 +63,12 @@ export function scriptedCli(
     calls.push(call);
     const a = await handler(call);
     const status = a.status ?? 200;
+    if (a.stream !== undefined) {
+      // As with a real fetch, aborting the request's signal breaks off the body being read.
+      const signal = init?.signal ?? undefined;
+      const body = signal ? a.stream.pipeThrough(new TransformStream(), { signal }) : a.stream;
+      return new Response(body, { status, headers: { 'content-type': 'text/event-stream', ...a.headers } });
+    }
     if (a.bytes !== undefined) {
       return new Response(status === 204 ? null : a.bytes, {
         status,
@@ -97,6 +105,26 @@ export function scriptedCli(
     sleep: async () => {},
   };
   return { ctx, calls, out, err, stderr };
+}
+
+/**
+ * A server-sent event stream: each item is one `data:` event (objects as JSON, strings as they are),
+ * sent one per pull; `before(i)` runs before item i is sent (a test waits or aborts there).
+ */
+export function sse(
+  events: readonly unknown[],
+  opts: { before?: (i: number) => void | Promise<void> } = {},
+): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (i >= events.length) return controller.close();
+      await opts.before?.(i);
+      const e = events[i++];
+      controller.enqueue(encoder.encode(`data: ${typeof e === 'string' ? e : JSON.stringify(e)}\n\n`));
+    },
+  });
 }
 
 export const problem = (status: number, code: string, detail = 'nope'): ScriptedAnswer => ({

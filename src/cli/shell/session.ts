@@ -53,12 +53,26 @@ export async function runShell(
       }
     });
   }
-  const lineCtx: CliContext = { ...shellCtx, prompter: lines.prompter() };
+  // A command that talks back and forth (`chat`) reads the shell's own lines: a second reader on
+  // standard input would steal them. Ctrl-C while it works goes to its handler.
+  let interrupt: (() => void) | null = null;
+  const lineTerminal = {
+    interactive: terminal,
+    read: (prompt: string) => lines.next(prompt),
+    busy(handler: () => void) {
+      interrupt = handler;
+      return () => {
+        if (interrupt === handler) interrupt = null;
+      };
+    },
+    close() {},
+  };
+  const lineCtx: CliContext = { ...shellCtx, prompter: lines.prompter(), terminal: () => lineTerminal };
 
   let busy = false;
   rl.on('SIGINT', () => {
     // Ctrl-C abandons the line being typed, as in bash; Ctrl-D (or `exit`) leaves.
-    if (busy) return;
+    if (busy) return interrupt?.();
     rl.write(null, { ctrl: true, name: 'e' });
     rl.write(null, { ctrl: true, name: 'u' });
     streams.output.write('^C\n');
