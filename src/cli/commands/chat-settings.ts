@@ -15,8 +15,9 @@ const number =
       ? null
       : `must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`;
 
-/** OpenAI takes at most 4 stop sequences. */
+/** OpenAI takes at most 4 stop sequences; Polar bounds each one. */
 const MAX_STOP = 4;
+const MAX_STOP_LENGTH = 100;
 
 export const CHAT_PARAMETERS: Record<string, { check: Check; help: string }> = {
   temperature: { check: number(0, 2), help: 'randomness, 0-2 (0: always the likeliest token)' },
@@ -25,13 +26,14 @@ export const CHAT_PARAMETERS: Record<string, { check: Check; help: string }> = {
   max_tokens: { check: number(1, 2048, true), help: 'longest reply in tokens, 1-2048' },
   seed: { check: number(0, 2 ** 32 - 1, true), help: 'fixed seed for repeatable sampling' },
   repetition_penalty: { check: number(0, 2), help: 'penalty on repeated tokens, 0-2 (1: none)' },
-  presence_penalty: { check: number(-2, 2), help: 'OpenAI presence penalty, -2 to 2' },
-  frequency_penalty: { check: number(-2, 2), help: 'OpenAI frequency penalty, -2 to 2' },
   stop: {
     check: (v) =>
-      Array.isArray(v) && v.length >= 1 && v.length <= MAX_STOP && v.every((s) => typeof s === 'string' && s)
+      Array.isArray(v) &&
+      v.length >= 1 &&
+      v.length <= MAX_STOP &&
+      v.every((s) => typeof s === 'string' && s.length >= 1 && s.length <= MAX_STOP_LENGTH)
         ? null
-        : `must be 1 to ${MAX_STOP} non-empty strings`,
+        : `must be 1 to ${MAX_STOP} strings of 1 to ${MAX_STOP_LENGTH} characters`,
     help: `up to ${MAX_STOP} strings that end the reply, e.g. /set stop "###" "\\n\\n"`,
   },
 };
