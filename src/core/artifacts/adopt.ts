@@ -27,5 +27,5 @@ export async function adoptByStreaming(
   // The file may have changed between the stat and the read; what was stored is what counts.
   if (stored.size !== opts.size) throw sizeMismatch(opts.size, stored.size);
   await rm(filePath, { force: true });
-  return stored;
+  return { sha256: stored.sha256, size: stored.size };
 }

@@ -14,6 +14,7 @@ import {
   type ByteRange,
   isDigest,
   type PutOptions,
+  type PutResult,
   resolveRange,
   shardedPath,
 } from './store.js';
@@ -46,10 +47,7 @@ export class LocalArtifactStore implements ArtifactStore {
     return join(this.blobs, shardedPath(sha256));
   }
 
-  async put(
-    source: Readable | AsyncIterable<Uint8Array>,
-    opts: PutOptions = {},
-  ): Promise<{ sha256: string; size: number }> {
+  async put(source: Readable | AsyncIterable<Uint8Array>, opts: PutOptions = {}): Promise<PutResult> {
     await mkdir(this.tmp, { recursive: true });
     const tmpPath = join(this.tmp, `${randomUUID()}.part`);
     const meter = new Meter(opts.maxBytes ?? this.defaults.maxBytes);
@@ -69,13 +67,14 @@ export class LocalArtifactStore implements ArtifactStore {
       await fh.close();
       const target = this.pathOf(sha256);
       await mkdir(dirname(target), { recursive: true });
+      const created = (await this.stat(sha256)) === null;
       await rename(tmpPath, target);
       published = true;
       // A re-upload refreshes the time, so a blob about to be referenced again is not collected.
       const now = new Date();
       await utimes(target, now, now);
       await syncDir(dirname(target));
-      return { sha256, size: meter.size };
+      return { sha256, size: meter.size, created };
     } finally {
       if (!published) {
         await fh.close().catch(() => {});

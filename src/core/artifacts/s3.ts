@@ -24,6 +24,7 @@ import {
   type ByteRange,
   isDigest,
   type PutOptions,
+  type PutResult,
   resolveRange,
   shardedPath,
 } from './store.js';
@@ -79,10 +80,7 @@ export class S3ArtifactStore implements ArtifactStore {
     return `${this.prefix}sha256/${shardedPath(sha256)}`;
   }
 
-  async put(
-    source: Readable | AsyncIterable<Uint8Array>,
-    opts: PutOptions = {},
-  ): Promise<{ sha256: string; size: number }> {
+  async put(source: Readable | AsyncIterable<Uint8Array>, opts: PutOptions = {}): Promise<PutResult> {
     const tmpKey = `${this.prefix}tmp/${randomUUID()}`;
     const meter = new Meter(opts.maxBytes ?? this.opts.maxBytes);
     const body = Readable.from(meter.pass(source, opts.signal));
@@ -95,8 +93,10 @@ export class S3ArtifactStore implements ArtifactStore {
     try {
       await upload.done();
       const sha256 = meter.finish(opts);
+      const created = (await this.stat(sha256)) === null;
+      // Copied even when present: a re-upload refreshes the time, so the collector spares the blob.
       await this.copy(tmpKey, this.keyOf(sha256), meter.size);
-      return { sha256, size: meter.size };
+      return { sha256, size: meter.size, created };
     } catch (err) {
       // The upload's own error hides the cause (size limit, checksum, abort) the caller needs.
       body.destroy();

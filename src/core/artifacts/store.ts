@@ -35,6 +35,16 @@ export interface AdoptOptions {
   signal?: AbortSignal;
 }
 
+export interface PutResult {
+  sha256: string;
+  size: number;
+  /**
+   * Whether this put published the blob, rather than finding the same content already stored; a
+   * caller that gives up may delete only what it created (and only while nothing references it).
+   */
+  created: boolean;
+}
+
 /** Inclusive byte positions, as in an HTTP Range header. */
 export interface ByteRange {
   start?: number;
@@ -43,10 +53,7 @@ export interface ByteRange {
 
 export interface ArtifactStore {
   readonly kind: 'local' | 's3';
-  put(
-    source: Readable | AsyncIterable<Uint8Array>,
-    opts?: PutOptions,
-  ): Promise<{ sha256: string; size: number }>;
+  put(source: Readable | AsyncIterable<Uint8Array>, opts?: PutOptions): Promise<PutResult>;
   /**
    * Takes ownership of a finished file at `filePath` and stores it under `verifiedSha256` (see
    * `AdoptOptions` for the contract). The source is gone afterwards whatever the outcome but a

@@ -22,6 +22,12 @@ import { externalVersionBody, lineage, metrics, type VersionView } from './schem
 import type { ModelAccess, RegistryDeps } from './service.js';
 import { toVersionView } from './view.js';
 
+/** A blob an upload created, with its modification time right after it was stored. */
+interface CreatedBlob {
+  sha256: string;
+  modifiedAt: number | undefined;
+}
+
 /** One part of an upload, in arrival order; a file's stream must be consumed before the next part. */
 export type UploadPart =
   | { kind: 'file'; filename: string; stream: Readable }
@@ -144,8 +150,37 @@ export function createVersionService(deps: VersionDeps, access: ModelAccess) {
     }
   };
 
+  /** When a blob this upload created was stored, read back at once so a later touch shows. */
+  const createdBlob = async (sha256: string): Promise<CreatedBlob> => ({
+    sha256,
+    modifiedAt: (await deps.store.stat(sha256))?.modifiedAt.getTime(),
+  });
+
+  /**
+   * Deletes the blobs a failed upload created. Each goes only while no version references it (the
+   * check and the delete hold the blob's lock, as registering a version does) and while its time
+   * is still the one it was stored with: another upload or an import that stored the same bytes
+   * meanwhile refreshed it and may be about to reference it. A failure is left to the collector.
+   */
+  const releaseCreated = async (blobs: CreatedBlob[]) => {
+    for (const blob of blobs) {
+      await deps.repo
+        .removeIfUnreferenced(blob.sha256, async () => {
+          const now = await deps.store.stat(blob.sha256);
+          if (now && now.modifiedAt.getTime() === blob.modifiedAt) await deps.store.delete(blob.sha256);
+        })
+        .catch((err) =>
+          deps.log.warn({ err, sha256: blob.sha256 }, 'could not remove a blob of a failed upload'),
+        );
+    }
+  };
+
   return {
-    /** A version from uploaded files: every file is stored and hashed before the version exists. */
+    /**
+     * A version from uploaded files: every file is stored and hashed before the version exists. An
+     * upload that fails part-way deletes at once the blobs it created, unless something references
+     * them or touched them since (see releaseCreated), instead of leaving them to the collector.
+     */
     async upload(
       ctx: RequestContext,
       idOrName: string,
@@ -154,57 +189,64 @@ export function createVersionService(deps: VersionDeps, access: ModelAccess) {
       const m = await access.writable(ctx, idOrName);
       const fields: Partial<Record<(typeof FIELDS)[number], string>> = {};
       const files: { path: string; size: number; sha256: string; format: FileFormat }[] = [];
+      const created: CreatedBlob[] = [];
       let used = 0;
-      for await (const part of parts) {
-        if (part.kind === 'field') {
-          if (!(FIELDS as readonly string[]).includes(part.name))
-            throw invalidField(part.name, 'unknown field');
-          fields[part.name as (typeof FIELDS)[number]] = part.value;
-          continue;
+      try {
+        for await (const part of parts) {
+          if (part.kind === 'field') {
+            if (!(FIELDS as readonly string[]).includes(part.name))
+              throw invalidField(part.name, 'unknown field');
+            fields[part.name as (typeof FIELDS)[number]] = part.value;
+            continue;
+          }
+          // Names are checked before a byte is read; the content decides the format, not the name.
+          const path = safeRelativePath(part.filename);
+          if (files.some((f) => f.path === path)) throw duplicateFile(path);
+          if (files.length >= MAX_FILES) throw invalidField('file', `at most ${MAX_FILES} files per version`);
+          const { head, rest } = await peek(part.stream, SNIFF_BYTES);
+          const format = detectFileFormat(head, path);
+          if (format === 'pickle' && !(fields.allow_pickle === 'true' && deps.allowPickleStorage())) {
+            throw pickleRefused(path);
+          }
+          const remaining = deps.maxUploadBytes - used;
+          let stored: { sha256: string; size: number; created: boolean };
+          try {
+            stored = await deps.store.put(rest, { maxBytes: remaining });
+          } catch (err) {
+            if (err instanceof AppError && err.code === 'artifact_too_large')
+              throw uploadTooLarge(deps.maxUploadBytes);
+            throw err;
+          }
+          if (stored.created) created.push(await createdBlob(stored.sha256));
+          used += stored.size;
+          if (format === 'gguf' || format === 'safetensors' || format === 'onnx') {
+            await validateStored(stored, path);
+          }
+          files.push({ path, format, sha256: stored.sha256, size: stored.size });
         }
-        // Names are checked before a byte is read; the content decides the format, not the name.
-        const path = safeRelativePath(part.filename);
-        if (files.some((f) => f.path === path)) throw duplicateFile(path);
-        if (files.length >= MAX_FILES) throw invalidField('file', `at most ${MAX_FILES} files per version`);
-        const { head, rest } = await peek(part.stream, SNIFF_BYTES);
-        const format = detectFileFormat(head, path);
-        if (format === 'pickle' && !(fields.allow_pickle === 'true' && deps.allowPickleStorage())) {
-          throw pickleRefused(path);
-        }
-        const remaining = deps.maxUploadBytes - used;
-        let stored: { sha256: string; size: number };
-        try {
-          stored = await deps.store.put(rest, { maxBytes: remaining });
-        } catch (err) {
-          if (err instanceof AppError && err.code === 'artifact_too_large')
-            throw uploadTooLarge(deps.maxUploadBytes);
-          throw err;
-        }
-        used += stored.size;
-        if (format === 'gguf' || format === 'safetensors' || format === 'onnx') {
-          await validateStored(stored, path);
-        }
-        files.push({ path, format, ...stored });
+        if (files.length === 0) throw noFiles();
+        const lin = fields.lineage ? parseJsonField('lineage', fields.lineage, lineage) : {};
+        const met = fields.metrics ? parseJsonField('metrics', fields.metrics, metrics) : {};
+        const source = fields.source?.trim() || 'upload';
+        if (source.length > 200) throw invalidField('source', 'at most 200 characters');
+        return await insert(
+          ctx,
+          m,
+          {
+            format: versionFormat(files),
+            size: used,
+            sha256: versionDigest(files),
+            source,
+            lineage: lin,
+            metrics: met,
+            external: null,
+          },
+          files.map(({ path, size, sha256 }) => ({ path, size, sha256 })),
+        );
+      } catch (err) {
+        await releaseCreated(created);
+        throw err;
       }
-      if (files.length === 0) throw noFiles();
-      const lin = fields.lineage ? parseJsonField('lineage', fields.lineage, lineage) : {};
-      const met = fields.metrics ? parseJsonField('metrics', fields.metrics, metrics) : {};
-      const source = fields.source?.trim() || 'upload';
-      if (source.length > 200) throw invalidField('source', 'at most 200 characters');
-      return insert(
-        ctx,
-        m,
-        {
-          format: versionFormat(files),
-          size: used,
-          sha256: versionDigest(files),
-          source,
-          lineage: lin,
-          metrics: met,
-          external: null,
-        },
-        files.map(({ path, size, sha256 }) => ({ path, size, sha256 })),
-      );
     },
 
     /**
