@@ -20,7 +20,7 @@ import { openaiRoutes as openaiRoutesPlugin } from './openai/routes.js';
 import { createOpenAI } from './openai/service.js';
 import { createRegistry, REGISTRY_SECTIONS, type Registry } from './registry/index.js';
 import { registryRoutes } from './registry/routes.js';
-import { createRuntimeRegistry, type RuntimeEntry } from './runtimes/registry.js';
+import { createRuntimeRegistry, type RuntimeEntry, type RuntimeRegistry } from './runtimes/registry.js';
 import { createModelManager, type ModelManager } from './serving/manager.js';
 import { createModelParameters, type ParameterService, parameterRoutes } from './serving/parameters/index.js';
 import { servingRoutes } from './serving/routes.js';
@@ -57,6 +57,8 @@ export interface Core {
   parameters: ParameterService;
   manager: ModelManager;
   inference: InferenceService;
+  /** Forge plugs its tabular pipeline runtime in here. */
+  runtimes: RuntimeRegistry;
   /** Core's routes, to be registered under /api/v1. */
   routes: FastifyPluginAsync;
   /** The OpenAI-compatible API, to be registered under /v1. */
@@ -169,6 +171,7 @@ export async function composeCore(config: Config, deps: CoreDeps): Promise<Core>
     parameters,
     manager,
     inference,
+    runtimes,
     routes,
     openaiRoutes,
     async close() {
