@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { CORE_SECTIONS, type CoreDeps, composeCore } from './core/compose.js';
 import type { HubImport } from './core/hub-import/index.js';
+import { formatOpenAIError } from './core/openai/errors.js';
 import type { Registry } from './core/registry/index.js';
 import { createMaintenanceHooks, type MaintenanceHooks } from './hub/admin/maintenance.js';
 import { createSystemStateRepository } from './hub/admin/repository.js';
@@ -133,7 +134,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandling(app);
+  // The OpenAI-compatible API answers every error, 401 and unknown paths included, in OpenAI's shape.
+  registerErrorHandling(app, [{ prefix: '/v1/', format: formatOpenAIError }]);
 
   const db = deps.database.db;
   const fanout =
@@ -334,6 +336,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     },
     { prefix: '/api/v1' },
   );
+  await app.register(core.openaiRoutes, { prefix: '/v1' });
 
   return app;
 }

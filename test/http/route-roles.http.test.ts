@@ -25,6 +25,10 @@ beforeAll(async () => {
 afterAll(async () => t?.close());
 
 const concrete = (url: string) => url.replace(/:(\w+)/g, 'sweep-$1').replace(/\*$/, 'x');
+/** The OpenAI-compatible API (/v1/) answers errors in OpenAI's shape, everything else in problem+json. */
+const openai = (url: string) => url.startsWith('/v1/');
+const codeOf = (url: string, body: { code?: string; error?: { code?: string } }) =>
+  openai(url) ? body.error?.code : body.code;
 
 describe('every route × every role', () => {
   it('has routes to sweep', () => {
@@ -41,7 +45,10 @@ describe('every route × every role', () => {
         payload: r.method === 'GET' ? undefined : {},
       });
       expect(res.statusCode, `${r.method} ${r.url}`).toBe(401);
-      expect(res.headers['content-type'], `${r.method} ${r.url}`).toContain('application/problem+json');
+      expect(res.headers['content-type'], `${r.method} ${r.url}`).toContain(
+        openai(r.url) ? 'application/json' : 'application/problem+json',
+      );
+      expect(codeOf(r.url, res.json()), `${r.method} ${r.url}`).toBe('unauthorized');
     }
   });
 
@@ -61,10 +68,10 @@ describe('every route × every role', () => {
         expect(res.statusCode, label).toBeLessThan(500);
         const allowed = r.auth === 'authenticated' || granted.has(r.auth);
         if (allowed) {
-          if (res.statusCode === 403) expect(res.json().code, label).not.toBe('permission_denied');
+          if (res.statusCode === 403) expect(codeOf(r.url, res.json()), label).not.toBe('permission_denied');
         } else {
           expect(res.statusCode, label).toBe(403);
-          expect(res.json().code, label).toBe('permission_denied');
+          expect(codeOf(r.url, res.json()), label).toBe('permission_denied');
         }
       }
     });
