@@ -9,6 +9,7 @@ export default defineConfig({
     './src/core/tables.ts',
     './src/core/serving/tables.ts',
     './src/forge/datasets/tables.ts',
+    './src/forge/jobs/tables.ts',
   ],
   out: './migrations',
 });
