@@ -27,6 +27,12 @@ const hostile = [
   'a\nb',
   '\uff0e\uff0e/x',
   'a:stream',
+  // Windows would drop the trailing dots, or open a device instead of a file.
+  'x...',
+  'model.',
+  'CON',
+  'nul.json',
+  'onnx/com1.onnx',
 ];
 
 describe('assertSafeRepoPath', () => {
@@ -34,12 +40,16 @@ describe('assertSafeRepoPath', () => {
     expect(() => assertSafeRepoPath(p)).toThrow(expect.objectContaining({ code: 'unsafe_repo_path' }));
   });
 
-  it.each(['model.safetensors', 'onnx/model.onnx', 'a/b/c-Q4_K_M.gguf', '.gitattributes', 'a..b', 'x...'])(
-    'accepts %j',
-    (p) => {
-      expect(() => assertSafeRepoPath(p)).not.toThrow();
-    },
-  );
+  it.each([
+    'model.safetensors',
+    'onnx/model.onnx',
+    'a/b/c-Q4_K_M.gguf',
+    '.gitattributes',
+    'a..b',
+    'console.json',
+  ])('accepts %j', (p) => {
+    expect(() => assertSafeRepoPath(p)).not.toThrow();
+  });
 
   it('never lets an accepted name resolve outside the target directory', () => {
     fc.assert(
