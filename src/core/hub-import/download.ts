@@ -1,4 +1,4 @@
-import { type FileHandle, mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileDownloadInfo, HubApiError } from '@huggingface/hub';
 import { AppError } from '../../platform/errors.js';
@@ -9,7 +9,8 @@ import {
   HubProtocolError,
   InsufficientDiskSpaceError,
 } from './errors.js';
-import { type ExpectedHash, FileHasher, hashFile } from './file-hash.js';
+import { type ExpectedHash, expectedDigest, FileHasher, hashFile } from './file-hash.js';
+import { HashedWriter } from './hashed-writer.js';
 import { chunksOf, getBytes } from './http-get.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
 import { localPathFor } from './repo-path.js';
@@ -17,9 +18,6 @@ import { RetryableError, type RetryPolicy, withRetry } from './retry.js';
 
 /** Suffix of a file still being downloaded; a verified file is renamed to its real name. */
 export const PARTIAL_SUFFIX = '.polar-partial';
-
-/** Bytes gathered before one write: fewer syscalls than writing every network chunk. */
-const WRITE_BATCH = 1024 * 1024;
 
 export interface DownloadDeps {
   idleTimeoutMs: number;
@@ -69,7 +67,7 @@ export async function downloadRepoFile(p: DownloadParams): Promise<DownloadResul
 
   if ((await sizeOf(target)) === file.size) {
     const { digest, sha256 } = await hashFile(target, file);
-    if (digest === new FileHasher(file).expected) {
+    if (digest === expectedDigest(file)) {
       return { path: target, bytes: file.size, resumedFrom: file.size, sha256 };
     }
   }
@@ -83,24 +81,27 @@ export async function downloadRepoFile(p: DownloadParams): Promise<DownloadResul
   await checkDiskSpace(dirname(target), file.size - offset + p.deps.diskReserveBytes, p.deps.statfs);
 
   const hasher = new FileHasher(file);
-  await hasher.catchUp(partial, offset);
   const tracker = new ProgressTracker(file.path, file.size, offset, p.onProgress);
   const resumedFrom = offset;
-
-  // Each attempt reports a cancel itself; this catch covers a cancel during the wait between attempts.
-  await withRetry(p.retry, p.signal, (markProgress) =>
-    attempt(p, partial, hasher, tracker, markProgress),
-  ).catch((err) => {
-    if (p.signal?.aborted) throw new DownloadCancelledError(file.path);
+  try {
+    await hasher.catchUp(partial, offset);
+    // Each attempt reports a cancel itself; this catch covers a cancel during the wait between attempts.
+    await withRetry(p.retry, p.signal, (markProgress) =>
+      attempt(p, partial, hasher, tracker, markProgress),
+    ).catch((err) => {
+      if (p.signal?.aborted) throw new DownloadCancelledError(file.path);
+      throw err;
+    });
+    const size = await sizeOf(partial);
+    if (size !== file.size) {
+      await rm(partial, { force: true });
+      throw new DownloadVerificationError(file.path, 'size', String(file.size), String(size));
+    }
+  } catch (err) {
+    hasher.dispose();
     throw err;
-  });
-
-  const size = await sizeOf(partial);
-  if (size !== file.size) {
-    await rm(partial, { force: true });
-    throw new DownloadVerificationError(file.path, 'size', String(file.size), String(size));
   }
-  const { digest, sha256 } = hasher.finish();
+  const { digest, sha256 } = await hasher.finish();
   if (digest !== hasher.expected) {
     await rm(partial, { force: true });
     throw new DownloadVerificationError(file.path, hasher.check, hasher.expected, digest);
@@ -173,9 +174,9 @@ async function attempt(
         String(offset + Number(length)),
       );
     }
-    await receive(chunksOf(res.body), partial, offset, hasher, file.size, () => {
+    await receive(chunksOf(res.body), partial, offset, hasher, file.size, (written) => {
       timer.refresh();
-      tracker.update(hasher.bytes);
+      tracker.update(written);
       markProgress();
     });
   } catch (err) {
@@ -197,83 +198,31 @@ async function receive(
   offset: number,
   hasher: FileHasher,
   size: number,
-  onWrite: () => void,
+  onWrite: (written: number) => void,
 ): Promise<void> {
   const fh = await open(partial, offset === 0 ? 'w' : 'a');
-  let batch: Buffer[] = [];
-  let batched = 0;
-  // At most one write in flight: the next batch is read from the network while the previous one is
-  // written, instead of leaving the socket paused (and the hub stalled) during every write. Writes
-  // still land in order, because each starts only after the one before it finished.
-  let inFlight: Promise<void> | undefined;
-  const settle = async () => {
-    const pending = inFlight;
-    inFlight = undefined;
-    try {
-      await pending;
-    } catch (err) {
-      // The hash ran ahead of a write that failed: it restarts from what the disk really holds.
-      await hasher.catchUp(partial, (await fh.stat()).size);
-      throw err;
-    }
-  };
-  const flush = async () => {
-    await settle();
-    if (batched === 0) return;
-    const data = batch;
-    batch = [];
-    batched = 0;
-    // One writev, no copy into a single buffer. It runs on the thread pool while this thread
-    // hashes the same (unchanging) chunks.
-    inFlight = writeAll(fh, data).then(onWrite);
-    for (const chunk of data) hasher.update(chunk);
-  };
+  const writer = new HashedWriter(fh, partial, hasher, offset, onWrite);
   try {
     for await (const chunk of body) {
-      if (hasher.bytes + batched + chunk.length > size) {
+      if (hasher.bytes + writer.buffered + chunk.length > size) {
         throw new HubProtocolError(`the hub sent more than the ${size} bytes it listed`);
       }
-      batch.push(chunk);
-      batched += chunk.length;
-      if (batched >= WRITE_BATCH) await flush();
+      await writer.push(chunk);
     }
-    await flush();
-    await settle();
-    if (hasher.bytes === size) await fh.datasync();
+    if (hasher.bytes + writer.buffered === size) await writer.sync();
+    else await writer.flush();
   } catch (err) {
-    if (!(err instanceof HubProtocolError)) {
-      await flush();
-      await settle();
-    } else {
-      // Bytes already handed to a write stay on disk; the hasher must agree with them.
-      await settle().catch(() => undefined);
-    }
+    // Bytes that arrived are kept for the next attempt, except after a protocol error, whose
+    // buffered bytes are suspect; either way the hasher must agree with the file afterwards.
+    if (!(err instanceof HubProtocolError)) await writer.flush().catch(() => undefined);
     throw err;
   } finally {
-    await fh.close();
+    try {
+      await writer.settle();
+    } finally {
+      await fh.close();
+    }
   }
-}
-
-/** writev may write less than asked (as write may); the rest follows until all of it is on disk. */
-async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<void> {
-  let rest = chunks;
-  while (rest.length > 0) {
-    const { bytesWritten } = await fh.writev(rest);
-    if (bytesWritten === 0) throw new Error('writev wrote nothing');
-    rest = dropBytes(rest, bytesWritten);
-  }
-}
-
-function dropBytes(chunks: Buffer[], count: number): Buffer[] {
-  let left = count;
-  let i = 0;
-  while (i < chunks.length && left >= (chunks[i] as Buffer).length) {
-    left -= (chunks[i] as Buffer).length;
-    i++;
-  }
-  const rest = chunks.slice(i);
-  if (left > 0 && rest[0]) rest[0] = rest[0].subarray(left);
-  return rest;
 }
 
 async function sizeOf(path: string): Promise<number> {
