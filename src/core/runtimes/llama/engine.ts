@@ -1,10 +1,12 @@
 import {
+  type ChatWrapper,
   getLlama,
   InsufficientMemoryError,
   type Llama,
   type LlamaContext,
   LlamaLogLevel,
   type LlamaModel,
+  resolveChatWrapper,
 } from 'node-llama-cpp';
 import { validateGguf } from '../../formats/gguf.js';
 import { withFileSource } from '../../formats/source.js';
@@ -88,4 +90,17 @@ async function checkGguf(modelPath: string): Promise<void> {
 
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The chat format from the model's own template: node-llama-cpp maps well-known templates to its
+ * tuned wrappers and renders any other one with its Jinja engine. No template, no chat.
+ */
+export function chatWrapperOf(model: LlamaModel): ChatWrapper | null {
+  if (typeof model.fileInfo.metadata.tokenizer?.chat_template !== 'string') return null;
+  try {
+    return resolveChatWrapper(model);
+  } catch {
+    return null; // a template its Jinja engine cannot render
+  }
 }

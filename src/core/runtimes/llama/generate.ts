@@ -1,31 +1,9 @@
-import {
-  type ChatHistoryItem,
-  type ChatWrapper,
-  LlamaChat,
-  LlamaCompletion,
-  type LlamaContextSequence,
-  type TokenMeterState,
-} from 'node-llama-cpp';
+import type { LlamaContextSequence } from 'node-llama-cpp';
 import type { FinishReason, GenerateEvent, GenerateRequest, TokenUsage } from '../types.js';
-import { RuntimeError } from '../types.js';
 import { TextChannel } from './channel.js';
-import {
-  type LlamaSamplingOptions,
-  type LlamaStopReason,
-  toChatHistory,
-  toFinishReason,
-  toSamplingOptions,
-} from './params.js';
+import { toFinishReason } from './params.js';
+import { type GenerationPlan, type LlamaTarget, planGeneration, runGeneration } from './plan.js';
 import type { Pool } from './pool.js';
-
-type PreparedInput = { kind: 'chat'; history: ChatHistoryItem[] } | { kind: 'completion'; prompt: string };
-
-export interface GeneratorDeps {
-  pool: Pool<LlamaContextSequence>;
-  /** Null when the model has no chat template: chat input is refused. */
-  chatWrapper: ChatWrapper | null;
-  vocabularySize: number | undefined;
-}
 
 interface Running {
   stop: AbortController;
@@ -36,12 +14,14 @@ interface Running {
 export class Generator {
   private readonly running = new Set<Running>();
 
-  constructor(private readonly deps: GeneratorDeps) {}
+  constructor(
+    private readonly target: LlamaTarget,
+    private readonly pool: Pool<LlamaContextSequence>,
+  ) {}
 
   /** Checks the request now, so a refusal surfaces before anything streams. */
   generate(req: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
-    const options = toSamplingOptions(req.parameters, this.deps.vocabularySize);
-    return this.stream(this.prepare(req), options, signal);
+    return this.stream(planGeneration(this.target, req), signal);
   }
 
   /** Stops every generation (each finishes 'cancelled') and waits until none touches the context. */
@@ -51,23 +31,7 @@ export class Generator {
     await Promise.all(all.map((r) => r.settled));
   }
 
-  private prepare(req: GenerateRequest): PreparedInput {
-    if (req.input.kind === 'completion') return { kind: 'completion', prompt: req.input.prompt };
-    if (!this.deps.chatWrapper) {
-      throw new RuntimeError(
-        'chat_not_supported',
-        'this model has no chat template; send a text completion prompt instead',
-        400,
-      );
-    }
-    return { kind: 'chat', history: toChatHistory(req.input.messages) };
-  }
-
-  private async *stream(
-    input: PreparedInput,
-    options: LlamaSamplingOptions,
-    signal: AbortSignal,
-  ): AsyncGenerator<GenerateEvent> {
+  private async *stream(plan: GenerationPlan, signal: AbortSignal): AsyncGenerator<GenerateEvent> {
     // One controller for the caller's abort, an early `return()` by the reader, and unload.
     const stop = new AbortController();
     const onAbort = () => stop.abort();
@@ -75,16 +39,18 @@ export class Generator {
     if (signal.aborted) stop.abort();
     let sequence: LlamaContextSequence;
     try {
-      sequence = await this.deps.pool.acquire(stop.signal);
+      sequence = await this.pool.acquire(stop.signal);
     } catch (err) {
       signal.removeEventListener('abort', onAbort);
       if (!stop.signal.aborted) throw err;
       yield done('cancelled', { prompt_tokens: 0, completion_tokens: 0 });
       return;
     }
-    const before = sequence.tokenMeter.getState();
+    const before = sequence.tokenMeter.usedOutputTokens;
     const channel = new TextChannel();
-    const run = this.run(sequence, input, options, stop.signal, (text) => channel.push(text));
+    const run = runGeneration(sequence, this.target, plan, stop.signal, {
+      onTextChunk: (t) => channel.push(t),
+    });
     const settled = run.then(
       () => channel.end(),
       () => channel.end(),
@@ -101,38 +67,16 @@ export class Generator {
         if (!stop.signal.aborted) throw err;
         reason = 'cancelled';
       }
-      yield done(reason, usageSince(sequence, before));
+      // The meter counts evaluations that produce logits: the prompt's last token and every sampled
+      // token fed back. That is one per sampled token (the last one sampled is never fed back).
+      const completion_tokens = sequence.tokenMeter.usedOutputTokens - before;
+      yield done(reason, { prompt_tokens: plan.promptTokens, completion_tokens });
     } finally {
       stop.abort();
       await settled;
       this.running.delete(entry);
       signal.removeEventListener('abort', onAbort);
       await this.recycle(sequence);
-    }
-  }
-
-  private async run(
-    sequence: LlamaContextSequence,
-    input: PreparedInput,
-    options: LlamaSamplingOptions,
-    signal: AbortSignal,
-    onTextChunk: (text: string) => void,
-  ): Promise<LlamaStopReason> {
-    const common = { ...options, signal, stopOnAbortSignal: true, onTextChunk };
-    if (input.kind === 'chat') {
-      const chatWrapper = this.deps.chatWrapper ?? 'auto';
-      const chat = new LlamaChat({ contextSequence: sequence, chatWrapper, autoDisposeSequence: false });
-      try {
-        return (await chat.generateResponse(input.history, common)).metadata.stopReason;
-      } finally {
-        chat.dispose({ disposeSequence: false });
-      }
-    }
-    const completion = new LlamaCompletion({ contextSequence: sequence, autoDisposeSequence: false });
-    try {
-      return (await completion.generateCompletionWithMeta(input.prompt, common)).metadata.stopReason;
-    } finally {
-      completion.dispose({ disposeSequence: false });
     }
   }
 
@@ -144,22 +88,10 @@ export class Generator {
     } catch {
       return; // the context was disposed meanwhile (unload); the pool is closed too
     }
-    this.deps.pool.release(sequence);
+    this.pool.release(sequence);
   }
 }
 
 function done(finish_reason: FinishReason, usage: TokenUsage): GenerateEvent {
   return { type: 'done', finish_reason, usage };
-}
-
-/**
- * Token counts from the sequence's meter. llama.cpp computes logits for the prompt's last token and
- * for each generated token fed back, and the meter counts those evaluations as "output"; so the
- * prompt is the input count plus that one last token, and the output count equals the number of
- * tokens sampled (the final one is sampled but never fed back).
- */
-function usageSince(sequence: LlamaContextSequence, before: TokenMeterState): TokenUsage {
-  const input = sequence.tokenMeter.usedInputTokens - before.usedInputTokens;
-  const output = sequence.tokenMeter.usedOutputTokens - before.usedOutputTokens;
-  return { prompt_tokens: input + (output > 0 ? 1 : 0), completion_tokens: output };
 }

@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type TinyLlamaOptions, writeTinyLlama } from '../../../../test/fixtures/models/gguf.js';
 import type { GenerateEvent, GenerationParameters, LoadedModel, LoadSpec } from '../types.js';
 import { RuntimeError } from '../types.js';
@@ -190,13 +190,21 @@ describe('llama runtime: load', () => {
 });
 
 describe('llama runtime: generate', () => {
+  // One model for the tests that need no particular config: loading costs about a second here,
+  // most of it node-llama-cpp matching the chat template against its known formats.
+  let shared: LoadedModel;
+  beforeAll(async () => {
+    shared = await runtime.load(spec({ threads: 1, context_size: 2048 }));
+  });
+  afterAll(() => shared.unload());
+
   const chat = [
     { role: 'system' as const, content: 'Be brief.' },
     { role: 'user' as const, content: 'Hello there' },
   ];
 
   it('streams a chat answer through the model template, then one done with real token counts', async () => {
-    const model = await load();
+    const model = shared;
     const { texts, text, done } = await collect(gen(model, { messages: chat }));
     expect(texts.length).toBeGreaterThan(0);
     expect(text.length).toBeGreaterThan(0);
@@ -209,7 +217,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('counts a longer history (with an assistant turn) in the prompt', async () => {
-    const model = await load();
+    const model = shared;
     const history = [
       ...chat,
       { role: 'assistant' as const, content: 'Hi!' },
@@ -223,7 +231,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('completes raw text without a template: prompt tokens are the prompt bytes', async () => {
-    const model = await load();
+    const model = shared;
     const prompt = 'The quick brown fox';
     const { text, done } = await collect(gen(model, { prompt }, { max_length: 12 }));
     expect(text.length).toBeGreaterThan(0);
@@ -235,7 +243,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('max_length caps the answer and finishes with length', async () => {
-    const model = await load();
+    const model = shared;
     for (const input of [{ prompt: 'Once upon a time' }, { messages: chat }]) {
       const { done } = await collect(gen(model, input, { max_length: 5 }));
       expect(done.finish_reason).toBe('length');
@@ -245,7 +253,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('the same seed and temperature give the same text; another seed another text', async () => {
-    const model = await load();
+    const model = shared;
     const sampled = { temperature: 1.2, top_k: 0, top_p: 1, max_length: 24 };
     const a = await collect(gen(model, { prompt: 'Seeded' }, { ...sampled, seed: 7 }));
     const b = await collect(gen(model, { prompt: 'Seeded' }, { ...sampled, seed: 7 }));
@@ -255,7 +263,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('greedy decoding (do_sample false, or temperature 0) is deterministic whatever the seed', async () => {
-    const model = await load();
+    const model = shared;
     const a = await collect(gen(model, { messages: chat }, { do_sample: false, seed: 1 }));
     const b = await collect(gen(model, { messages: chat }, { do_sample: false, seed: 2, temperature: 1.5 }));
     const c = await collect(gen(model, { messages: chat }, { temperature: 0, seed: 3 }));
@@ -264,7 +272,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('a stop string ends the answer before it, and the stop text is not part of the output', async () => {
-    const model = await load();
+    const model = shared;
     const full = await collect(gen(model, { prompt: 'Stop here' }, { do_sample: false, max_length: 60 }));
     const stop = stopCandidate(full.text);
     const cut = await collect(
@@ -276,7 +284,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('eos_token_id ends the answer at that token with finish stop', async () => {
-    const model = await load();
+    const model = shared;
     const full = await collect(gen(model, { prompt: 'Stop here' }, { do_sample: false, max_length: 60 }));
     const stop = stopCandidate(full.text);
     // Printable ASCII bytes are their own token ids in the fixture's vocabulary.
@@ -290,7 +298,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('abort mid-generation ends promptly with cancelled', async () => {
-    const model = await load({ context_size: 2048 });
+    const model = shared;
     const controller = new AbortController();
     let abortedAt = 0;
     const { done } = await collect(
@@ -313,7 +321,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('an already aborted request is cancelled without generating', async () => {
-    const model = await load();
+    const model = shared;
     const { texts, done } = await collect(gen(model, { prompt: 'x' }, {}, AbortSignal.abort()));
     expect(texts).toEqual([]);
     expect(done).toEqual({
@@ -324,7 +332,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('a reader that stops early frees the sequence for the next request', async () => {
-    const model = await load();
+    const model = shared;
     for await (const e of gen(model, { prompt: 'Leave early' }, { max_length: 500 })) {
       if (e.type === 'text') break;
     }
@@ -352,8 +360,34 @@ describe('llama runtime: generate', () => {
     expect(queued.indexOf('b:first')).toBeGreaterThan(queued.indexOf('a:done'));
   });
 
+  it('refuses a prompt the context cannot hold, and ends with length when the context fills', async () => {
+    const small = await load({ context_size: 256 });
+    const long = 'x'.repeat(300);
+    expect((await refusal(() => gen(small, { prompt: long }))).code).toBe('context_length_exceeded');
+    const err = await refusal(() => gen(small, { messages: [{ role: 'user', content: long }] }));
+    expect(err).toMatchObject({ code: 'context_length_exceeded', status: 400 });
+    expect(err.message).toContain('256');
+    // 200 prompt tokens leave 55 for the answer: all of the prompt is kept, nothing is shifted out.
+    const { done } = await collect(gen(small, { prompt: 'y'.repeat(200) }, { max_length: 100 }));
+    expect(done).toEqual({
+      type: 'done',
+      finish_reason: 'length',
+      usage: { prompt_tokens: 200, completion_tokens: 55 },
+    });
+    const history = [
+      { role: 'system' as const, content: 's'.repeat(40) },
+      { role: 'user' as const, content: 'u'.repeat(40) },
+      { role: 'assistant' as const, content: 'a'.repeat(40) },
+      { role: 'user' as const, content: 'v'.repeat(20) },
+    ];
+    const chatted = await collect(gen(small, { messages: history }, { max_length: 100 }));
+    expect(chatted.done.finish_reason).toBe('length');
+    expect(chatted.done.usage.prompt_tokens).toBeGreaterThanOrEqual(chatmlTokens(history));
+    expect(chatted.done.usage.prompt_tokens + chatted.done.usage.completion_tokens).toBe(255);
+  });
+
   it('refuses beam search and bad parameters before streaming anything', async () => {
-    const model = await load();
+    const model = shared;
     const beams = await refusal(() => gen(model, { prompt: 'x' }, { num_beams: 2 }));
     expect(beams).toMatchObject({ code: 'unsupported_parameter', status: 400 });
     expect(beams.message).toBe('num_beams > 1 is not supported by the llama runtime');
@@ -364,7 +398,7 @@ describe('llama runtime: generate', () => {
   });
 
   it('repetition_penalty changes sampling away from repeats (greedy output differs)', async () => {
-    const model = await load();
+    const model = shared;
     const plain = await collect(gen(model, { prompt: 'Repeat' }, { do_sample: false, max_length: 60 }));
     const penalised = await collect(
       gen(model, { prompt: 'Repeat' }, { do_sample: false, max_length: 60, repetition_penalty: 2 }),

@@ -1,10 +1,4 @@
-import {
-  type ChatWrapper,
-  type LlamaContextSequence,
-  type LlamaEmbeddingContext,
-  type LlamaModel,
-  resolveChatWrapper,
-} from 'node-llama-cpp';
+import type { LlamaContextSequence, LlamaEmbeddingContext } from 'node-llama-cpp';
 import type {
   Capabilities,
   EmbedResult,
@@ -16,7 +10,7 @@ import type {
 } from '../types.js';
 import { RuntimeError } from '../types.js';
 import { parseLoadConfig } from './config.js';
-import { openModel } from './engine.js';
+import { chatWrapperOf, openModel } from './engine.js';
 import { Generator } from './generate.js';
 import { resolveModelFile } from './model-file.js';
 import { Pool } from './pool.js';
@@ -30,11 +24,7 @@ export const runtime: RuntimeModule = {
     const sequences = Array.from({ length: config.parallel }, () => context.getSequence());
     const pool = new Pool<LlamaContextSequence>(sequences);
     const chatWrapper = chatWrapperOf(model);
-    const generator = new Generator({
-      pool,
-      chatWrapper,
-      vocabularySize: model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length,
-    });
+    const generator = new Generator({ model, chatWrapper, contextSize }, pool);
     const capabilities: Capabilities = {
       generate: true,
       chat: chatWrapper !== null,
@@ -111,16 +101,3 @@ export const runtime: RuntimeModule = {
     };
   },
 };
-
-/**
- * The chat format from the model's own template: node-llama-cpp maps well-known templates to its
- * tuned wrappers and renders any other one with its Jinja engine. No template, no chat.
- */
-function chatWrapperOf(model: LlamaModel): ChatWrapper | null {
-  if (typeof model.fileInfo.metadata.tokenizer?.chat_template !== 'string') return null;
-  try {
-    return resolveChatWrapper(model);
-  } catch {
-    return null; // a template its Jinja engine cannot render
-  }
-}
