@@ -20,7 +20,17 @@ export type VersionRow = typeof modelVersions.$inferSelect;
 export type FileRow = typeof modelFiles.$inferSelect;
 export type AliasRow = typeof modelAliases.$inferSelect;
 export type AliasHistoryRow = typeof aliasHistory.$inferSelect;
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/**
+ * Another table whose rows name blobs of the same artifact store (Forge's dataset versions): a blob
+ * is unreferenced only when no model file and no such row names it.
+ */
+export interface BlobReferences {
+  /** Rows naming the blob, read inside the transaction that holds the blob's lock. */
+  count(tx: Tx, sha256: string): Promise<number>;
+  digests(): Promise<Iterable<string>>;
+}
 
 export interface ListFilter {
   /** Unset for admins: every model. */
@@ -33,10 +43,11 @@ export interface ListFilter {
 }
 
 /** Blob digests become advisory lock keys: the first 60 bits fit a signed bigint. */
-const lockKey = (sha256: string) => BigInt(`0x${sha256.slice(0, 15)}`).toString();
+export const blobLockKey = (sha256: string) => BigInt(`0x${sha256.slice(0, 15)}`).toString();
 const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export function createRegistryRepository(db: Db) {
+  const otherReferences: BlobReferences[] = [];
   const lockModel = async (tx: Tx, modelId: string) => {
     const [m] = await tx.select().from(models).where(eq(models.id, modelId)).for('update');
     return m;
@@ -166,7 +177,7 @@ export function createRegistryRepository(db: Db) {
           .returning({ next: models.nextVersion });
         if (!m) return undefined;
         for (const sha of [...new Set(files.map((f) => f.sha256))].sort()) {
-          await tx.execute(sql`select pg_advisory_xact_lock_shared(${lockKey(sha)}::bigint)`);
+          await tx.execute(sql`select pg_advisory_xact_lock_shared(${blobLockKey(sha)}::bigint)`);
           if (!(await blobExists(sha))) throw new Error(`blob ${sha} vanished before its version was saved`);
         }
         const [v] = await tx
@@ -206,16 +217,23 @@ export function createRegistryRepository(db: Db) {
      */
     async removeIfUnreferenced(sha256: string, remove: () => Promise<void>): Promise<boolean> {
       return db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(${lockKey(sha256)}::bigint)`);
+        await tx.execute(sql`select pg_advisory_xact_lock(${blobLockKey(sha256)}::bigint)`);
         const [r] = await tx.select({ n: count() }).from(modelFiles).where(eq(modelFiles.sha256, sha256));
         if ((r?.n ?? 0) > 0) return false;
+        for (const o of otherReferences) if ((await o.count(tx, sha256)) > 0) return false;
         await remove();
         return true;
       });
     },
     async referencedDigests(): Promise<Set<string>> {
       const rows = await db.selectDistinct({ sha256: modelFiles.sha256 }).from(modelFiles);
-      return new Set(rows.map((r) => r.sha256));
+      const all = new Set(rows.map((r) => r.sha256));
+      for (const o of otherReferences) for (const sha of await o.digests()) all.add(sha);
+      return all;
+    },
+    /** Blobs named elsewhere are kept by deletions and garbage collection as model files are. */
+    addBlobReferences(refs: BlobReferences) {
+      otherReferences.push(refs);
     },
 
     /**
