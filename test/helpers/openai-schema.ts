@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { expect } from 'vitest';
 
 /**
  * Validates bodies against OpenAI's published OpenAPI 3.1 document
@@ -77,4 +78,47 @@ export function assertOpenAIShape(name: OpenAISchema, body: unknown): void {
     throw new Error(
       `not a valid ${name}:\n  ${errors.join('\n  ')}\nbody: ${JSON.stringify(body).slice(0, 2000)}`,
     );
+}
+
+interface Answer {
+  statusCode: number;
+  body: string;
+  headers: Record<string, string | string[] | number | undefined>;
+}
+
+/** A 200 whose JSON body is a valid `schema`; answers the body. */
+export function expectOpenAIBody(res: Answer, schema: OpenAISchema) {
+  expect(res.statusCode, res.body).toBe(200);
+  const body = JSON.parse(res.body);
+  assertOpenAIShape(schema, body);
+  return body;
+}
+
+/** An error in OpenAI's ErrorResponse shape (never problem+json) with this status, type and code. */
+export function expectOpenAIError(
+  res: Answer,
+  status: number,
+  expected: { type: string; code: string; param?: string | null },
+) {
+  expect(res.statusCode, res.body).toBe(status);
+  expect(String(res.headers['content-type'])).toMatch(/^application\/json/);
+  const body = JSON.parse(res.body);
+  assertOpenAIShape('ErrorResponse', body);
+  expect(Object.keys(body)).toEqual(['error']);
+  expect(body.error).toMatchObject({ type: expected.type, code: expected.code });
+  if (expected.param !== undefined) expect(body.error.param).toBe(expected.param);
+  expect(body.error.message.length).toBeGreaterThan(5);
+  return body.error as { message: string; type: string; param: string | null; code: string };
+}
+
+/** The `data:` payloads of a server-sent event stream, parsed; `[DONE]` stays a string. */
+export function sseData(text: string): unknown[] {
+  return text
+    .split('\n\n')
+    .filter((block) => block.trim() !== '')
+    .map((block) => {
+      expect(block, 'every event is one data line').toMatch(/^data: [^\n]*$/);
+      const data = block.slice('data: '.length);
+      return data === '[DONE]' ? data : JSON.parse(data);
+    });
 }

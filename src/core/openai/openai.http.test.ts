@@ -1,7 +1,11 @@
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp, type TestUser } from '../../../test/helpers/app.js';
-import { assertOpenAIShape, openaiSchemaErrors } from '../../../test/helpers/openai-schema.js';
+import {
+  assertOpenAIShape,
+  expectOpenAIBody,
+  expectOpenAIError,
+  openaiSchemaErrors,
+} from '../../../test/helpers/openai-schema.js';
 import { addVersion, modelWithVersion, SCRIPTED_RUNTIME } from '../../../test/helpers/serving.js';
 
 /**
@@ -45,30 +49,8 @@ const chat = (payload: object, token?: string | null) =>
 const say = (text: string, extra: object = {}) =>
   chat({ messages: [{ role: 'user', content: text }], ...extra });
 
-/** A 200 whose body is a valid `schema`. */
-function ok(res: LightMyRequestResponse, schema: string) {
-  expect(res.statusCode, res.body).toBe(200);
-  const body = res.json();
-  assertOpenAIShape(schema, body);
-  return body;
-}
-
-/** An error in OpenAI's ErrorResponse shape (never problem+json) with this status, type and code. */
-function openaiError(
-  res: LightMyRequestResponse,
-  status: number,
-  expected: { type: string; code: string; param?: string | null },
-) {
-  expect(res.statusCode, res.body).toBe(status);
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
-  const body = res.json();
-  assertOpenAIShape('ErrorResponse', body);
-  expect(Object.keys(body)).toEqual(['error']);
-  expect(body.error).toMatchObject({ type: expected.type, code: expected.code });
-  if (expected.param !== undefined) expect(body.error.param).toBe(expected.param);
-  expect(body.error.message.length).toBeGreaterThan(5);
-  return body.error as { message: string; type: string; param: string | null; code: string };
-}
+const ok = expectOpenAIBody;
+const openaiError = expectOpenAIError;
 
 describe('the OpenAI schema validator', () => {
   it('accepts a valid body and rejects broken ones', () => {

@@ -74,20 +74,22 @@ async function collect(g: Generation): Promise<Finished & { text: string }> {
 
 /**
  * Streams `g` as OpenAI chunks: `open` first, one `piece` per text, `close` with the finish reason,
- * then (include_usage) a chunk with no choices and the usage. With include_usage every other chunk
- * carries `usage: null`, as OpenAI's do.
+ * then (include_usage) a chunk with no choices and the usage. With include_usage, chat chunks carry
+ * `usage: null` before that, as OpenAI's do; text completion chunks leave it out, since OpenAI's
+ * document does not allow null there.
  */
 async function* chunks<C>(
   g: Generation,
   includeUsage: boolean,
   shape: {
     base: object;
+    usageNull: boolean;
     open?: C;
     piece: (text: string) => C;
     close: (f: Finished['finish_reason']) => C;
   },
 ) {
-  const usageNull = includeUsage ? { usage: null } : {};
+  const usageNull = includeUsage && shape.usageNull ? { usage: null } : {};
   const chunk = (choice: C) => ({ ...shape.base, choices: [choice], ...usageNull });
   if (shape.open) yield chunk(shape.open);
   const it = pieces(g);
@@ -180,6 +182,7 @@ export function createOpenAI(deps: OpenAIDeps) {
       });
       return chunks(g, includeUsage, {
         base: { id: g.id, object: 'chat.completion.chunk', created: g.created, model: g.model },
+        usageNull: true,
         open: choice({ role: 'assistant', content: '' }, null),
         piece: (text) => choice({ content: text }, null),
         close: (f) => choice({}, f),
@@ -208,6 +211,7 @@ export function createOpenAI(deps: OpenAIDeps) {
       });
       return chunks(g, includeUsage, {
         base: { id: g.id, object: 'text_completion', created: g.created, model: g.model },
+        usageNull: false,
         piece: (text) => choice(text, null),
         close: (f) => choice('', f),
       });
