@@ -19,6 +19,11 @@ import { toDownloadJob } from './schema.js';
  * second tell a watcher enough, and cost the download nothing measurable.
  */
 const PROGRESS_EVERY_MS = 1000;
+/**
+ * Times a job fetches files again whose blobs vanished before its version was registered; a blob
+ * it stored itself is fresh and spared by the collector, so one round is expected to suffice.
+ */
+const MAX_REFETCH_ROUNDS = 2;
 
 export interface RunnerDeps {
   repo: DownloadRepository;
@@ -100,6 +105,13 @@ export function createDownloadRunner(deps: RunnerDeps) {
     }
   };
 
+  /** Indexes of the files whose blobs are no longer in the store. */
+  const vanished = async (stored: { sha256: string }[]) => {
+    const gone: number[] = [];
+    for (const [i, f] of stored.entries()) if (!(await deps.registry.store.has(f.sha256))) gone.push(i);
+    return gone;
+  };
+
   async function run(id: string, signal: AbortSignal): Promise<void> {
     const start = await deps.repo.get(id);
     if (!start || !['queued', 'downloading', 'verifying'].includes(start.status)) return;
@@ -132,12 +144,33 @@ export function createDownloadRunner(deps: RunnerDeps) {
           writing = undefined;
         });
     };
+    const fetchFile = (f: DownloadFile) =>
+      client.downloadFile({
+        repo: start.repo,
+        commit: start.commit as string,
+        file: { path: f.path, size: f.size, gitOid: f.git_oid, sha256: f.sha256 ?? undefined },
+        dir,
+        signal,
+        onProgress: (p) => {
+          f.done_bytes = p.bytesDone;
+          speed = p.bytesPerSecond;
+          const left = total - files.reduce((n, x) => n + x.done_bytes, 0);
+          eta = speed > 0 ? left / speed : null;
+          reportProgress();
+        },
+      });
+    // The sha256 was computed over these bytes while they were downloaded and verified (against the
+    // hub's sha256 for LFS files, its git sha1 otherwise), so the store may trust it.
+    const adopt = async (path: string, got: { path: string; bytes: number; sha256: string }) => ({
+      path,
+      ...(await deps.registry.store.adopt(got.path, { verifiedSha256: got.sha256, size: got.bytes, signal })),
+    });
+    const total = files.reduce((n, f) => n + f.size, 0);
     try {
       let row = await deps.repo.updateActive(id, { status: 'downloading', message: 'Downloading' });
       if (!row) return;
       // Checked before any byte is fetched so an inactive requester costs no download.
       await ownerContext(start);
-      const total = files.reduce((n, f) => n + f.size, 0);
       // `local` is absent for a file the store already holds.
       const downloaded: { path: string; local?: string; size: number; sha256: string }[] = [];
       for (const f of files) {
@@ -150,20 +183,7 @@ export function createDownloadRunner(deps: RunnerDeps) {
           downloaded.push({ path: f.path, size: f.size, sha256: f.sha256 });
           continue;
         }
-        const got = await client.downloadFile({
-          repo: start.repo,
-          commit: start.commit as string,
-          file: { path: f.path, size: f.size, gitOid: f.git_oid, sha256: f.sha256 ?? undefined },
-          dir,
-          signal,
-          onProgress: (p) => {
-            f.done_bytes = p.bytesDone;
-            speed = p.bytesPerSecond;
-            const left = total - files.reduce((n, x) => n + x.done_bytes, 0);
-            eta = speed > 0 ? left / speed : null;
-            reportProgress();
-          },
-        });
+        const got = await fetchFile(f);
         f.done_bytes = f.size;
         downloaded.push({ path: f.path, local: got.path, size: got.bytes, sha256: got.sha256 });
       }
@@ -183,24 +203,39 @@ export function createDownloadRunner(deps: RunnerDeps) {
           stored.push({ path: f.path, size: f.size, sha256: f.sha256 });
           continue;
         }
-        // The sha256 was computed over these bytes while they were downloaded and verified (against
-        // the hub's sha256 for LFS files, its git sha1 otherwise), so the store may trust it.
-        const put = await deps.registry.store.adopt(f.local, {
-          verifiedSha256: f.sha256,
-          size: f.size,
-          signal,
-        });
-        stored.push({ path: f.path, ...put });
+        stored.push(await adopt(f.path, { path: f.local, bytes: f.size, sha256: f.sha256 }));
       }
       // Looked up again: the requester may have been disabled while the files were downloading.
       const ctx = await ownerContext(start);
       await ensureModel(ctx, start);
-      const { modelId, version } = await deps.registry.versions.registerStored(ctx, start.targetName, {
-        files: stored,
-        source: `hf:${start.repo}@${start.commit}`,
-        lineage: { job_id: id },
-        metrics: { hf_repo: start.repo, hf_revision: start.revision, hf_commit: start.commit },
-      });
+      let registered: Awaited<ReturnType<typeof deps.registry.versions.registerStored>>;
+      for (let round = 0; ; round++) {
+        try {
+          registered = await deps.registry.versions.registerStored(ctx, start.targetName, {
+            files: stored,
+            source: `hf:${start.repo}@${start.commit}`,
+            lineage: { job_id: id },
+            metrics: { hf_repo: start.repo, hf_revision: start.revision, hf_commit: start.commit },
+          });
+          break;
+        } catch (err) {
+          // A blob this job found already stored is unreferenced until the version exists, so the
+          // collector may have removed it since: such files are fetched again instead of failing.
+          const gone = await vanished(stored);
+          if (gone.length === 0 || round >= MAX_REFETCH_ROUNDS) throw err;
+          deps.log.warn(
+            { jobId: id, files: gone.map((i) => stored[i]?.path) },
+            'stored blobs vanished; fetching again',
+          );
+          await deps.repo.updateActive(id, { message: 'Fetching again files whose stored copy was removed' });
+          for (const i of gone) {
+            const f = files.find((x) => x.path === stored[i]?.path) as DownloadFile;
+            stored[i] = await adopt(f.path, await fetchFile(f));
+          }
+        }
+      }
+      const { modelId, version } = registered;
+      await writing;
       row = await deps.repo.updateActive(id, {
         status: 'succeeded',
         message: `Registered as version ${version.version}`,
