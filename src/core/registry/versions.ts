@@ -259,8 +259,10 @@ export function createVersionService(deps: VersionDeps, access: ModelAccess) {
       input: {
         files: { path: string; size: number; sha256: string }[];
         source: string;
-        lineage: { job_id: string };
+        lineage: { job_id: string; dataset_version?: string; parent_version?: number };
         metrics?: Record<string, unknown>;
+        /** Set by a caller that made the files itself and knows their format (Forge: polar-tabular). */
+        format?: 'polar-tabular';
       },
     ): Promise<{ modelId: string; version: VersionView }> {
       const m = await access.writable(ctx, idOrName);
@@ -283,7 +285,7 @@ export function createVersionService(deps: VersionDeps, access: ModelAccess) {
         ctx,
         m,
         {
-          format: versionFormat(typed),
+          format: input.format ?? versionFormat(typed),
           size: typed.reduce((n, f) => n + f.size, 0),
           sha256: versionDigest(typed),
           source: input.source,
