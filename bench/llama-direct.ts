@@ -2,10 +2,13 @@
  * node-llama-cpp called directly, with exactly the llama runtime's settings (load config defaults,
  * context, threads, sampling mapping, one cleared sequence per request), so a later benchmark can put
  * the HTTP path next to it and see what serving adds. Not wired into `npm run bench` yet; run alone:
- * `node --import tsx bench/llama-direct.ts [model.gguf] [--chat]` (without a path: the tiny test llama).
+ * `node --import tsx bench/llama-direct.ts [model.gguf] [--chat] [--threads N] [--max-tokens N] [--runs N]`
+ * (without a path: the tiny test llama).
  */
 import { rmSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { parseLoadConfig } from '../src/core/runtimes/llama/config.js';
 import { chatWrapperOf, openModel, sharedLlama } from '../src/core/runtimes/llama/engine.js';
 import { planGeneration, runGeneration } from '../src/core/runtimes/llama/plan.js';
@@ -42,11 +45,15 @@ export interface LlamaDirectRun {
 export interface LlamaDirectResult {
   /** getLlama: loading the native binding, once per process. */
   binding_ms: number;
-  /** Header check, model load and context creation, as the runtime's load does. */
+  /** Everything the runtime's load does: header check, model load, context, chat template. */
   load_ms: number;
+  /** Of which node-llama-cpp matching the chat template to its known formats (synchronous). */
+  chat_template_ms: number;
   context_size: number;
   threads: number;
   runs: LlamaDirectRun[];
+  /** Longest event-loop stall during the measured runs: native evaluation should leave the loop free. */
+  event_loop_max_ms: number;
   median: Omit<LlamaDirectRun, 'prompt_tokens' | 'completion_tokens'>;
 }
 
@@ -77,10 +84,13 @@ export async function benchLlamaDirect(opts: LlamaDirectOptions): Promise<LlamaD
   const binding_ms = performance.now() - t;
   t = performance.now();
   const { model, context, contextSize, threads } = await openModel(opts.modelPath, config);
-  const load_ms = performance.now() - t;
+  const open_ms = performance.now() - t;
+  t = performance.now();
+  const chatWrapper = chatWrapperOf(model);
+  const chat_template_ms = performance.now() - t;
   try {
     const sequence = context.getSequence();
-    const target = { model, chatWrapper: chatWrapperOf(model), contextSize };
+    const target = { model, chatWrapper, contextSize };
     const parameters = { ...DEFAULTS, ...opts.parameters, max_length: opts.maxTokens };
     const input: GenerateRequest['input'] = opts.chat
       ? { kind: 'chat', messages: [{ role: 'user', content: opts.prompt }] }
@@ -111,14 +121,19 @@ export async function benchLlamaDirect(opts: LlamaDirectOptions): Promise<LlamaD
     };
     for (let i = 0; i < (opts.warmup ?? 1); i++) await once();
     const runs: LlamaDirectRun[] = [];
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
     for (let i = 0; i < opts.runs; i++) runs.push(await once());
+    loop.disable();
     const pick = (k: keyof LlamaDirectRun) => median(runs.map((r) => r[k]));
     return {
       binding_ms,
-      load_ms,
+      load_ms: open_ms + chat_template_ms,
+      chat_template_ms,
       context_size: contextSize,
       threads,
       runs,
+      event_loop_max_ms: loop.max / 1e6,
       median: {
         ttft_ms: pick('ttft_ms'),
         total_ms: pick('total_ms'),
@@ -133,20 +148,30 @@ export async function benchLlamaDirect(opts: LlamaDirectOptions): Promise<LlamaD
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const args = process.argv.slice(2);
-  const given = args.find((a) => !a.startsWith('--'));
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      chat: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      'max-tokens': { type: 'string', default: '128' },
+      runs: { type: 'string', default: '5' },
+    },
+  });
+  const given = positionals[0];
   const tiny = given ? undefined : writeTinyLlama();
   const modelPath = given ?? `${tiny!.dir}/${tiny!.path}`;
   try {
     const result = await benchLlamaDirect({
       modelPath,
       prompt: 'Write a short story about a lighthouse keeper.',
-      maxTokens: 128,
-      runs: 5,
-      chat: args.includes('--chat'),
+      maxTokens: Number(values['max-tokens']),
+      runs: Number(values.runs),
+      chat: values.chat,
+      config: values.threads ? { threads: Number(values.threads) } : {},
     });
     const { runs, ...summary } = result;
-    process.stdout.write(`${JSON.stringify({ model: given ?? 'tiny test llama', ...summary }, null, 2)}\n`);
+    const label = { model: given ?? 'tiny test llama', mode: values.chat ? 'chat' : 'completion' };
+    process.stdout.write(`${JSON.stringify({ ...label, ...summary }, null, 2)}\n`);
   } finally {
     if (tiny) rmSync(tiny.dir, { recursive: true, force: true });
   }

@@ -19,7 +19,7 @@ export const llamaLoadConfigSchema = z.strictObject({
     .min(MIN_CONTEXT)
     .max(1 << 20)
     .optional(),
-  /** CPU threads for evaluation; defaults to the machine's math cores. */
+  /** CPU threads for evaluation; defaults to the physical cores less one (see defaultThreads). */
   threads: z.number().int().min(1).max(512).optional(),
   /** Sequences in the context, i.e. requests served at once. */
   parallel: z.number().int().min(1).max(MAX_PARALLEL).default(1),
