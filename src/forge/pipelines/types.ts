@@ -25,6 +25,8 @@ export interface TransformStep<C = unknown, P = unknown> {
   type: string;
   description: string;
   config: z.ZodType<C>;
+  /** Checks fitted params read back from a pipeline file; serving refuses a file that fails it. */
+  params?: z.ZodType<P> | undefined;
   fit(frame: Frame, config: C, ctx: FitContext): P | Promise<P>;
   apply(frame: Frame, params: P): Frame;
 }
@@ -42,6 +44,8 @@ export interface ModelOutput {
   values: Float64Array;
   /** Per row, one probability per class in label order (classifiers). */
   probabilities?: Float64Array[] | undefined;
+  /** Clustering: each row's squared distance to its cluster's centre (the sum is the inertia). */
+  distances?: Float64Array | undefined;
 }
 
 /** A model step: the pipeline's last. Its features are all numeric by then (encoders ran before). */
@@ -51,6 +55,8 @@ export interface ModelStep<C = unknown, P = unknown> {
   description: string;
   tasks: readonly Task[];
   config: z.ZodType<C>;
+  /** Checks fitted params read back from a pipeline file; serving refuses a file that fails it. */
+  params?: z.ZodType<P> | undefined;
   fit(frame: Frame, target: Target, config: C, ctx: FitContext): P | Promise<P>;
   predict(frame: Frame, params: P): ModelOutput;
 }

@@ -43,4 +43,16 @@ export interface ApplierRegistry {
   get(type: string): Applier | undefined;
 }
 
+/** A loaded pipeline: rows in, one prediction per row out. */
+export interface CompiledPipeline {
+  predict(rows: Row[]): { predictions: unknown[]; probabilities?: Record<string, number>[] | undefined };
+}
+
+/**
+ * Turns a checked pipeline.json into a predictor, throwing RuntimeError for a step it cannot run.
+ * Row appliers are one way to build it; Forge compiles to its columnar appliers instead, so a
+ * pipeline is served by the very code that transformed its training data.
+ */
+export type PipelineCompiler = (pipeline: TabularPipeline) => CompiledPipeline;
+
 export const PIPELINE_FILE = 'pipeline.json';

@@ -6,6 +6,7 @@ import {
   type ApplierRegistry,
   type ModelApplier,
   PIPELINE_FILE,
+  type PipelineCompiler,
   type Row,
   type TransformApplier,
   tabularPipeline,
@@ -16,11 +17,45 @@ const loadConfig = z.strictObject({
   max_batch: z.number().int().min(1).max(1_000_000).default(100_000),
 });
 
+/** A compiler over row appliers: each step's applier runs on the rows in turn, the model last. */
+export function rowCompiler(appliers: ApplierRegistry): PipelineCompiler {
+  return (pipeline) => {
+    const steps = pipeline.steps.map((s, i) => {
+      const a = appliers.get(s.type);
+      if (!a)
+        throw new RuntimeError(
+          'unknown_step',
+          `step ${i + 1} has type '${s.type}', which no applier provides`,
+          422,
+        );
+      const last = i === pipeline.steps.length - 1;
+      if (last !== (a.kind === 'model'))
+        throw new RuntimeError(
+          'invalid_artifact',
+          `step ${i + 1} ('${s.type}'): only the last step may be a model`,
+          422,
+        );
+      return { applier: a, params: s.params };
+    });
+    const transforms = steps.slice(0, -1) as { applier: TransformApplier; params: unknown }[];
+    const model = steps.at(-1) as { applier: ModelApplier; params: unknown };
+    return {
+      predict(rows) {
+        let data: Row[] = rows;
+        for (const t of transforms) data = t.applier.apply(data, t.params);
+        return model.applier.predict(data, model.params);
+      },
+    };
+  };
+}
+
 /**
- * The tabular runtime over a given set of appliers. Pipelines are plain JavaScript over rows, fast
- * for the batch sizes predict takes; heavy batches still run in the model's own host process.
+ * The tabular runtime over a pipeline compiler: reads and checks pipeline.json, compiles it once at
+ * load, and checks batch size and required features before each predict. Pipelines are plain
+ * JavaScript, fast for the batch sizes predict takes; heavy batches still run in the model's own
+ * host process.
  */
-export function createTabularRuntime(appliers: ApplierRegistry): RuntimeModule {
+export function createCompiledTabularRuntime(compile: PipelineCompiler): RuntimeModule {
   return {
     async load(spec) {
       const cfg = loadConfig.safeParse(spec.config);
@@ -46,25 +81,7 @@ export function createTabularRuntime(appliers: ApplierRegistry): RuntimeModule {
           422,
         );
       const pipeline = parsed.data;
-      const steps = pipeline.steps.map((s, i) => {
-        const a = appliers.get(s.type);
-        if (!a)
-          throw new RuntimeError(
-            'unknown_step',
-            `step ${i + 1} has type '${s.type}', which no applier provides`,
-            422,
-          );
-        const last = i === pipeline.steps.length - 1;
-        if (last !== (a.kind === 'model'))
-          throw new RuntimeError(
-            'invalid_artifact',
-            `step ${i + 1} ('${s.type}'): only the last step may be a model`,
-            422,
-          );
-        return { applier: a, params: s.params };
-      });
-      const transforms = steps.slice(0, -1) as { applier: TransformApplier; params: unknown }[];
-      const model = steps.at(-1) as { applier: ModelApplier; params: unknown };
+      const compiled = compile(pipeline);
       const required = pipeline.features.filter((f) => f.required).map((f) => f.name);
       return {
         capabilities: {
@@ -83,12 +100,15 @@ export function createTabularRuntime(appliers: ApplierRegistry): RuntimeModule {
               if (r[name] === undefined || r[name] === null)
                 throw new RuntimeError('invalid_input', `row ${i}: '${name}' is required`);
           });
-          let data: Row[] = rows;
-          for (const t of transforms) data = t.applier.apply(data, t.params);
-          return model.applier.predict(data, model.params);
+          return compiled.predict(rows);
         },
         async unload() {},
       };
     },
   };
+}
+
+/** The tabular runtime over a set of row appliers. */
+export function createTabularRuntime(appliers: ApplierRegistry): RuntimeModule {
+  return createCompiledTabularRuntime(rowCompiler(appliers));
 }

@@ -1,0 +1,7 @@
+import type { ModelStep } from '../types.js';
+import { kmeans } from './cluster/kmeans.js';
+import { linearRegression, ridge } from './linear/linear.js';
+import { logisticRegression } from './linear/logistic.js';
+
+/** Forge's model steps; a new model adds its import and one entry here and nowhere else. */
+export const MODEL_STEPS: ModelStep[] = [linearRegression, ridge, logisticRegression, kmeans];
