@@ -24,4 +24,4 @@ export interface DatasetFiles {
  * Checks a spec's steps against the pipeline step registry (types known, configs valid, one model
  * step last that suits the task); answers the problems with their paths, e.g. `steps.3.config.max_depth`.
  */
-export type StepChecker = (spec: TrainingSpec) => FieldError[];
+export type StepChecker = (spec: TrainingSpec) => Promise<FieldError[]>;

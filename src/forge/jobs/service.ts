@@ -68,7 +68,7 @@ export function createTrainingService(deps: TrainingServiceDeps) {
      * model. The stored spec names the dataset by id, so renaming it later changes nothing.
      */
     async dispatch(ctx: RequestContext, spec: TrainingSpec): Promise<TrainingJob> {
-      const stepProblems = deps.checkSteps(spec).map((e) => ({ ...e, path: `body.${e.path}` }));
+      const stepProblems = (await deps.checkSteps(spec)).map((e) => ({ ...e, path: `body.${e.path}` }));
       if (stepProblems.length > 0) throw invalidSpec(stepProblems);
       const dataset = await deps.datasets.fileFor(ctx, spec.dataset_id, spec.dataset_version);
       const problems: FieldError[] = [];
