@@ -10,9 +10,10 @@ import { authRead } from './auth-read.js';
 import { importBench } from './import.js';
 import { type Benchmark, markdownTable, type Section } from './lib.js';
 import { registry } from './registry.js';
+import { serving } from './serving.js';
 import { startup } from './startup.js';
 
-const BENCHMARKS: Benchmark[] = [authRead, startup, registry, importBench];
+const BENCHMARKS: Benchmark[] = [authRead, startup, registry, importBench, serving];
 const RESULTS_DIR = new URL('./results/', import.meta.url).pathname;
 
 function options() {
