@@ -34,7 +34,9 @@ export function sendEvents(reply: FastifyReply, events: AsyncIterable<unknown>, 
       if (!out.destroyed) out.end('data: [DONE]\n\n');
     } catch (err) {
       const { body, expected } = streamError(err);
-      if (expected) log.warn({ code: body.error.code }, `stream ended early: ${body.error.message}`);
+      // A client that left is the usual end of a cancelled generation, not a fault.
+      if (out.destroyed) log.info({ code: body.error.code }, 'client left; generation stopped');
+      else if (expected) log.warn({ code: body.error.code }, `stream ended early: ${body.error.message}`);
       else log.error({ err }, 'stream failed');
       if (!out.destroyed) out.end(`data: ${JSON.stringify(body)}\n\n`);
     }
