@@ -436,6 +436,18 @@ describe('llama runtime: embed', () => {
   });
 });
 
+describe('llama runtime: embed and unload', () => {
+  it('an aborted request stops with cancelled; unload lets the input in progress finish, then refuses', async () => {
+    const model = await runtime.load(spec({ threads: 1, context_size: 256 }));
+    expect((await refusal(() => model.embed!(['a', 'b'], AbortSignal.abort()))).code).toBe('cancelled');
+    await model.embed!(['warm'], new AbortController().signal);
+    const inputs = Array.from({ length: 50 }, (_, i) => `sentence number ${i}`);
+    const outcome = refusal(() => model.embed!(inputs, new AbortController().signal));
+    await model.unload();
+    expect((await outcome).code).toBe('model_unloaded');
+  });
+});
+
 /** The first printable ASCII character that appears after the start of `text` (not at index 0). */
 function stopCandidate(text: string): string {
   for (let i = 1; i < text.length; i++) {
