@@ -271,12 +271,16 @@ describe('llama runtime: generate', () => {
     expect(c.text).toBe(a.text);
   });
 
-  it('a stop string ends the answer before it, and the stop text is not part of the output', async () => {
-    const model = shared;
-    const full = await collect(gen(model, { prompt: 'Stop here' }, { do_sample: false, max_length: 60 }));
-    const stop = stopCandidate(full.text);
+  it.each([
+    ['completion', { prompt: 'Stop here' }],
+    ['chat', { messages: [{ role: 'user' as const, content: 'Stop here' }] }],
+  ])('a stop string ends the %s answer before it, and is not part of the output', async (_, input) => {
+    const full = await collect(gen(shared, input, { do_sample: false, max_length: 60 }));
+    // Two characters from inside the answer: a multi-character stop must match across tokens.
+    const at = full.text.indexOf(stopCandidate(full.text));
+    const stop = full.text.slice(at, at + 2);
     const cut = await collect(
-      gen(model, { prompt: 'Stop here' }, { do_sample: false, max_length: 60, stop: [stop] }),
+      gen(shared, input, { do_sample: false, max_length: 60, stop: ['never', stop] }),
     );
     expect(cut.done.finish_reason).toBe('stop');
     expect(cut.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
