@@ -10,6 +10,7 @@ import { CORE_SECTIONS, type CoreDeps, composeCore } from './core/compose.js';
 import type { HubImport } from './core/hub-import/index.js';
 import { formatOpenAIError } from './core/openai/errors.js';
 import type { Registry } from './core/registry/index.js';
+import { composeForge, FORGE_SECTIONS, type Forge } from './forge/compose.js';
 import { createMaintenanceHooks, type MaintenanceHooks } from './hub/admin/maintenance.js';
 import { createSystemStateRepository } from './hub/admin/repository.js';
 import { adminRoutes } from './hub/admin/routes.js';
@@ -99,6 +100,8 @@ export interface Services {
   registry: Registry;
   /** Imports from a Hugging Face hub (POLAR_HF_ENDPOINT). */
   hubImport: HubImport;
+  /** Forge: datasets (and the training built on them). */
+  forge: Forge;
 }
 
 declare module 'fastify' {
@@ -152,7 +155,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const sessionRepo = createSessionRepository(db);
   const keyRepo = createKeyRepository(db);
   const settings = await createSettingsService({
-    registry: createSettingsRegistry([...HUB_SECTIONS, ...CORE_SECTIONS, ...(deps.settingsSections ?? [])]),
+    registry: createSettingsRegistry([
+      ...HUB_SECTIONS,
+      ...CORE_SECTIONS,
+      ...FORGE_SECTIONS,
+      ...(deps.settingsSections ?? []),
+    ]),
     repo: createSettingsRepository(db),
     audit,
     bus,
@@ -225,6 +233,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metricsRegistry: metrics.registry,
   });
   const { registry, hubImport } = core;
+  const forge = await composeForge(config, { db, audit, bus, settings, log: deps.logger, core });
   const services: Services = {
     bus,
     events,
@@ -238,6 +247,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     maintenance,
     registry,
     hubImport,
+    forge,
   };
   app.decorate('services', services);
 
@@ -263,6 +273,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('preClose', async () => events.stop());
   // Running downloads stop but stay active, so the next start resumes them from their partial files.
   app.addHook('preClose', async () => hubImport.runner.close());
+  app.addHook('onClose', async () => forge.close());
   app.addHook('onClose', async () => core.close());
   app.addHook('onClose', async () => {
     await stopPruning?.();
@@ -333,6 +344,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       await api.register(settingsRoutes, { settings });
       await api.register(adminRoutes, { admin });
       await api.register(core.routes);
+      await api.register(forge.routes);
     },
     { prefix: '/api/v1' },
   );

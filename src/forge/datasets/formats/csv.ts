@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type CsvError, type Info, parse } from 'csv-parse';
+import { type CsvError, type InfoRecord, type Options, parse } from 'csv-parse';
 import { AppError } from '../../../platform/errors.js';
 import { datasetMalformed, datasetTooLarge } from '../errors.js';
 import { DEFAULT_PARSE_LIMITS, type ParsedRow, type ParseLimits, type RowSource } from './types.js';
@@ -71,13 +71,13 @@ export async function* parseCsv(
   opts: { delimiter: string } & Partial<ParseLimits> = { delimiter: ',' },
 ): AsyncGenerator<ParsedRow> {
   const state: CsvState = { names: undefined, records: 0, lastLine: 0 };
-  const parser = parse({
+  const options: Options<{ line: number; record: string[] }, string[]> = {
     bom: true,
     delimiter: opts.delimiter,
     record_delimiter: ['\r\n', '\n', '\r'],
     skip_empty_lines: true,
     max_record_size: opts.maxRowBytes ?? DEFAULT_PARSE_LIMITS.maxRowBytes,
-    on_record: (record: string[], info: Info) => {
+    on_record: (record: string[], info: InfoRecord) => {
       state.records++;
       state.lastLine = info.lines;
       if (!state.names) {
@@ -86,7 +86,9 @@ export async function* parseCsv(
       }
       return { line: info.lines - breaksIn(record), record };
     },
-  });
+  };
+  // csv-parse's typings tie on_record's result to `columns`; records here are { line, record }.
+  const parser = parse(options as unknown as Options);
   const feeding = pipeline(Readable.from(source, { objectMode: false }), parser);
   try {
     for await (const { line, record } of parser as AsyncIterable<{ line: number; record: string[] }>) {
