@@ -19,11 +19,15 @@ import { benchLlamaDirect, type LlamaDirectRun } from './llama-direct.js';
 import { benchOnnxDirect, benchOnnxRuntime, type OnnxBenchResult } from './onnx-direct.js';
 
 /**
- * Big enough that decoding a token takes milliseconds, small enough for a shared 2-core machine.
- * One thread on both sides: on a loaded machine llama.cpp's spinning thread barrier makes two
- * threads many times slower than one, which would measure the neighbours instead of Polar.
+ * Two sizes: a small one where a token takes a few milliseconds (what serving adds per token shows
+ * most), and one where it takes tens, like a real model on this machine. One thread on both sides:
+ * on a loaded machine llama.cpp's spinning thread barrier makes two threads many times slower than
+ * one, which would measure the neighbours instead of Polar.
  */
-const LLAMA = { width: 256, layers: 4, heads: 8 };
+const LLAMAS = [
+  { name: 'bench-llama-s', width: 256, layers: 4, heads: 8 },
+  { name: 'bench-llama-m', width: 512, layers: 8, heads: 8 },
+];
 const LLAMA_CONFIG = { threads: 1 };
 const PROMPT = 'Write a short story about a lighthouse keeper.';
 const MAX_TOKENS = 128;
@@ -72,11 +76,11 @@ async function deploy(client: ApiClient, name: string, task: string, file: strin
 }
 
 /** One streamed chat request, measured exactly as `polar chat` measures it. */
-async function httpChat(client: ApiClient): Promise<HttpRun> {
+async function httpChat(client: ApiClient, model: string): Promise<HttpRun> {
   const r = await streamChat(
     client,
     {
-      model: 'bench-llama',
+      model,
       messages: [{ role: 'user', content: PROMPT }],
       temperature: 0,
       max_tokens: MAX_TOKENS,
@@ -93,10 +97,10 @@ async function httpChat(client: ApiClient): Promise<HttpRun> {
   };
 }
 
-async function llamaCase(client: ApiClient, modelPath: string) {
+async function llamaCase(client: ApiClient, model: string, modelPath: string) {
   const direct: LlamaDirectRun[] = [];
   const http: HttpRun[] = [];
-  await httpChat(client); // warm-up: the host's first request allocates its sequence state
+  await httpChat(client, model); // warm-up: the host's first request allocates its sequence state
   let directInfo: { load_ms: number; context_size: number; threads: number } | undefined;
   for (let round = 0; round < ROUNDS; round++) {
     const d = await benchLlamaDirect({
@@ -111,7 +115,7 @@ async function llamaCase(client: ApiClient, modelPath: string) {
     });
     directInfo ??= { load_ms: d.load_ms, context_size: d.context_size, threads: d.threads };
     direct.push(...d.runs);
-    for (let i = 0; i < RUNS_PER_ROUND; i++) http.push(await httpChat(client));
+    for (let i = 0; i < RUNS_PER_ROUND; i++) http.push(await httpChat(client, model));
   }
   const med = <T>(runs: T[], key: keyof T) => median(runs.map((r) => r[key] as number));
   return {
@@ -179,13 +183,88 @@ async function onnxHttp(base: string, token: string, rows: number[][]): Promise<
 }
 
 const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+const f1 = (n: number) => n.toFixed(1);
+const signed = (n: number) => `${n >= 0 ? '+' : ''}${fmt.ms(n)}`;
+
+type LlamaResult = Awaited<ReturnType<typeof llamaCase>> & { name: string; bytes: number; memory: number };
+
+/** Decode rate, time to first token and what serving adds per token, for one model size. */
+function llamaRows(l: LlamaResult): string[][] {
+  const label = `llama ${l.name} (${fmt.mb(l.bytes)} MB F32), ${MAX_TOKENS} tokens`;
+  const ratio = l.http.decode_tokens_per_s / l.direct.decode_tokens_per_s;
+  const extraTtft = l.http.ttft_ms - l.direct.ttft_ms;
+  const perToken = 1000 / l.http.decode_tokens_per_s - 1000 / l.direct.decode_tokens_per_s;
+  return [
+    [
+      label,
+      'decode tokens/s (median)',
+      f1(l.direct.decode_tokens_per_s),
+      '-',
+      f1(l.http.decode_tokens_per_s),
+      `× ${ratio.toFixed(3)} (${signed(perToken)} ms/token)`,
+      `≥ ${RATIO_GOAL}: ${met(ratio >= RATIO_GOAL)}`,
+    ],
+    [
+      label,
+      'time to first token ms (median)',
+      fmt.ms(l.direct.ttft_ms),
+      '-',
+      fmt.ms(l.http.ttft_ms),
+      `${signed(extraTtft)} ms`,
+      `≤ +${TTFT_GOAL_MS} ms: ${met(extraTtft <= TTFT_GOAL_MS)}`,
+    ],
+    [
+      label,
+      'tokens/s over the whole request',
+      f1(l.direct.tokens_per_s),
+      '-',
+      f1(l.http.tokens_per_s),
+      `× ${(l.http.tokens_per_s / l.direct.tokens_per_s).toFixed(3)}`,
+      '-',
+    ],
+  ];
+}
+
+function onnxRows(direct: OnnxBenchResult, runtime: OnnxBenchResult, http: OnnxBenchResult): string[][] {
+  const label = `onnx MLP ${MLP.features}→${MLP.hidden}→${MLP.classes}`;
+  return [
+    [
+      label,
+      'predict 1 row p50 ms',
+      fmt.ms(direct.single.p50Ms),
+      fmt.ms(runtime.single.p50Ms),
+      fmt.ms(http.single.p50Ms),
+      `${signed(http.single.p50Ms - direct.single.p50Ms)} ms`,
+      '-',
+    ],
+    [
+      label,
+      `predict_batch rows/s (${BATCH_ROWS} rows)`,
+      fmt.int(direct.batch.rowsPerSecond),
+      fmt.int(runtime.batch.rowsPerSecond),
+      fmt.int(http.batch.rowsPerSecond),
+      `× ${(http.batch.rowsPerSecond / direct.batch.rowsPerSecond).toFixed(3)}`,
+      '-',
+    ],
+  ];
+}
+
+/** The HTTP floor under every request: a round trip through auth to the cheapest authenticated route. */
+async function roundTripP50(base: string, token: string): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 220; i++) {
+    const t0 = performance.now();
+    await (await fetch(`${base}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } })).text();
+    if (i >= 20) times.push(performance.now() - t0);
+  }
+  return median(times);
+}
 
 export const serving: Benchmark = {
   name: 'serving',
   async run(): Promise<Section> {
     const dir = mkdtempSync(join(tmpdir(), 'polar-bench-serving-'));
-    const gguf = writeTinyLlama(LLAMA);
-    const ggufPath = join(gguf.dir, gguf.path);
+    const ggufs = LLAMAS.map((m) => ({ ...m, file: writeTinyLlama(m) }));
     const onnxPath = join(dir, 'mlp.onnx');
     writeFileSync(onnxPath, onnxMlpClassifier(MLP));
     const rows = Array.from({ length: BATCH_ROWS }, (_, r) =>
@@ -196,73 +275,34 @@ export const serving: Benchmark = {
         const base = ready.url.replace(/\/api\/v1\/auth\/me$/, '');
         const token = ready.token!;
         const client = new ApiClient({ baseUrl: base, token });
-        const llamaLoad = await deploy(client, 'bench-llama', 'chat', ggufPath, LLAMA_CONFIG);
+        const llamas: LlamaResult[] = [];
+        for (const m of ggufs) {
+          const path = join(m.file.dir, m.file.path);
+          const loaded = await deploy(client, m.name, 'chat', path, LLAMA_CONFIG);
+          const r = await llamaCase(client, m.name, path);
+          llamas.push({
+            ...r,
+            name: `${m.layers}×${m.width}`,
+            bytes: m.file.size,
+            memory: loaded.memory_bytes,
+          });
+          // Unloaded before the next size so two idle hosts do not share the cores with the measurement.
+          await client.post(`/api/v1/models/${m.name}/unload`, {});
+        }
         const onnxLoad = await deploy(client, 'bench-mlp', 'classification', onnxPath, ONNX_CONFIG);
-
-        const llama = await llamaCase(client, ggufPath);
         const onnxOpts = { modelPath: onnxPath, rows, runs: ONNX_DIRECT_RUNS, config: ONNX_CONFIG };
         const onnxDirect = await benchOnnxDirect(onnxOpts);
         const onnxRuntime = await benchOnnxRuntime(onnxOpts);
         const onnxOverHttp = await onnxHttp(base, token, rows);
+        const floor = await roundTripP50(base, token);
 
-        const ratio = llama.http.decode_tokens_per_s / llama.direct.decode_tokens_per_s;
-        const extraTtft = llama.http.ttft_ms - llama.direct.ttft_ms;
-        const f1 = (n: number) => n.toFixed(1);
-        const llamaCaseName = `llama ${LLAMA.layers}×${LLAMA.width} (${fmt.mb(gguf.size)} MB), ${MAX_TOKENS} tokens`;
-        const mlpName = `onnx MLP ${MLP.features}→${MLP.hidden}→${MLP.classes}`;
-        const rowsTable: string[][] = [
-          [
-            llamaCaseName,
-            'decode tokens/s (median)',
-            f1(llama.direct.decode_tokens_per_s),
-            '-',
-            f1(llama.http.decode_tokens_per_s),
-            `× ${ratio.toFixed(3)}`,
-            `≥ ${RATIO_GOAL}: ${met(ratio >= RATIO_GOAL)}`,
-          ],
-          [
-            llamaCaseName,
-            'time to first token ms (median)',
-            fmt.ms(llama.direct.ttft_ms),
-            '-',
-            fmt.ms(llama.http.ttft_ms),
-            `${extraTtft >= 0 ? '+' : ''}${fmt.ms(extraTtft)} ms`,
-            `≤ +${TTFT_GOAL_MS} ms: ${met(extraTtft <= TTFT_GOAL_MS)}`,
-          ],
-          [
-            llamaCaseName,
-            'tokens/s over the whole request',
-            f1(llama.direct.tokens_per_s),
-            '-',
-            f1(llama.http.tokens_per_s),
-            `× ${(llama.http.tokens_per_s / llama.direct.tokens_per_s).toFixed(3)}`,
-            '-',
-          ],
-          [
-            mlpName,
-            'predict 1 row p50 ms',
-            fmt.ms(onnxDirect.single.p50Ms),
-            fmt.ms(onnxRuntime.single.p50Ms),
-            fmt.ms(onnxOverHttp.single.p50Ms),
-            `+${fmt.ms(onnxOverHttp.single.p50Ms - onnxDirect.single.p50Ms)} ms`,
-            '-',
-          ],
-          [
-            mlpName,
-            `predict_batch rows/s (${BATCH_ROWS} rows)`,
-            fmt.int(onnxDirect.batch.rowsPerSecond),
-            fmt.int(onnxRuntime.batch.rowsPerSecond),
-            fmt.int(onnxOverHttp.batch.rowsPerSecond),
-            `× ${(onnxOverHttp.batch.rowsPerSecond / onnxDirect.batch.rowsPerSecond).toFixed(3)}`,
-            '-',
-          ],
-        ];
+        const first = llamas[0]!;
         const notes = [
-          `llama: tiny random llama GGUF (F32, ${LLAMA.layers} layers, width ${LLAMA.width}, ChatML), greedy (temperature 0), max ${MAX_TOKENS} tokens; tokens generated per run: direct ${llama.direct.completion_tokens.join('/')}, HTTP ${llama.http.completion_tokens.join('/')}`,
-          `llama: threads ${llama.direct.threads}, context ${llama.direct.context_size} on both sides; ${ROUNDS} rounds of ${RUNS_PER_ROUND} direct then ${RUNS_PER_ROUND} HTTP runs, medians of all runs; loaded in the node: ${fmt.mb(llamaLoad.memory_bytes)} MB host memory`,
-          'llama direct: node-llama-cpp in the bench process through the runtime plan; HTTP: POST /v1/chat/completions with stream and include_usage, timed by the client `polar chat` uses (first text chunk; decode rate = tokens after the first / time from first to last chunk)',
-          `onnx: direct = onnxruntime-node session.run on a float32 tensor; runtime = the onnx runtime's predict in-process; HTTP = JSON rows {"x": [...]} to a loaded model (its own host process), one request at a time on a kept-alive connection; intra-op threads 1 everywhere; ${HTTP_SINGLE_RUNS} single-row and ${HTTP_BATCH_RUNS} batch requests over HTTP, ${ONNX_DIRECT_RUNS} / ${ONNX_DIRECT_RUNS / 10} direct; node host memory for it ${fmt.mb(onnxLoad.memory_bytes)} MB`,
-          `llama decode ratio ${ratio.toFixed(3)} (goal ≥ ${RATIO_GOAL}: ${met(ratio >= RATIO_GOAL)}); extra time to first token ${extraTtft.toFixed(2)} ms (goal ≤ ${TTFT_GOAL_MS} ms: ${met(extraTtft <= TTFT_GOAL_MS)})`,
+          `llama: the test fixture's random llama GGUF (F32, ChatML) at two sizes, greedy (temperature 0), ${MAX_TOKENS} tokens asked; generated per run: ${llamas.map((l) => `${l.name} direct ${l.direct.completion_tokens.join('/')}, HTTP ${l.http.completion_tokens.join('/')}`).join('; ')}`,
+          `llama: threads ${first.direct.threads}, context ${first.direct.context_size} on both sides; ${ROUNDS} rounds of ${RUNS_PER_ROUND} direct then ${RUNS_PER_ROUND} HTTP runs per size, medians of all runs; host memory once loaded: ${llamas.map((l) => `${l.name} ${fmt.mb(l.memory)} MB`).join(', ')}`,
+          'llama direct: node-llama-cpp in the bench process through the runtime plan (prompt planned once, outside the timing); HTTP: POST /v1/chat/completions with stream and include_usage, timed by the client `polar chat` uses (first text chunk; decode rate = tokens after the first / time from first to last chunk)',
+          `onnx: direct = onnxruntime-node session.run on a float32 tensor; runtime = the onnx runtime's predict in-process; HTTP = JSON rows {"x": [...]} to the loaded model (its own host process), one request at a time on a kept-alive connection; intra-op threads 1 everywhere; ${HTTP_SINGLE_RUNS} single-row and ${HTTP_BATCH_RUNS} batch requests over HTTP, ${ONNX_DIRECT_RUNS} / ${ONNX_DIRECT_RUNS / 10} direct; host memory ${fmt.mb(onnxLoad.memory_bytes)} MB`,
+          `HTTP floor: GET /api/v1/auth/me with the same API key, p50 ${fmt.ms(floor)} ms`,
         ];
         return {
           title: 'Serving overhead: HTTP vs the engines called directly',
@@ -275,17 +315,16 @@ export const serving: Benchmark = {
             'HTTP vs direct',
             'goal',
           ],
-          rows: rowsTable,
+          rows: [...llamas.flatMap(llamaRows), ...onnxRows(onnxDirect, onnxRuntime, onnxOverHttp)],
           notes,
           data: {
-            llama: {
-              model: { ...LLAMA, bytes: gguf.size },
+            llama: llamas.map((l) => ({
+              ...l,
               config: LLAMA_CONFIG,
               max_tokens: MAX_TOKENS,
-              ...llama,
-              ratio,
-              extra_ttft_ms: extraTtft,
-            },
+              ratio: l.http.decode_tokens_per_s / l.direct.decode_tokens_per_s,
+              extra_ttft_ms: l.http.ttft_ms - l.direct.ttft_ms,
+            })),
             onnx: {
               model: MLP,
               config: ONNX_CONFIG,
@@ -293,12 +332,13 @@ export const serving: Benchmark = {
               runtime: onnxRuntime,
               http: onnxOverHttp,
             },
+            http_floor_p50_ms: floor,
           },
         };
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
-      rmSync(gguf.dir, { recursive: true, force: true });
+      for (const m of ggufs) rmSync(m.file.dir, { recursive: true, force: true });
     }
   },
 };
