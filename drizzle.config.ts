@@ -10,6 +10,7 @@ export default defineConfig({
     './src/core/serving/tables.ts',
     './src/forge/datasets/tables.ts',
     './src/forge/jobs/tables.ts',
+    './src/forge/trainers/tables.ts',
   ],
   out: './migrations',
 });
