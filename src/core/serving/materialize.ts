@@ -40,8 +40,20 @@ export async function materializeVersion(
       }
     }
     await writeFile(join(tmp, DONE), '');
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    try {
+      await rename(tmp, dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      // Another caller laid the same version out meanwhile: theirs may be in use, so it stays.
+      if (await exists(join(dir, DONE))) {
+        await rm(tmp, { recursive: true, force: true });
+        return dir;
+      }
+      // What is there was left half-removed (clean_cache); replace it.
+      await rm(dir, { recursive: true, force: true });
+      await rename(tmp, dir);
+    }
     return dir;
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
