@@ -11,6 +11,8 @@ export default defineConfig({
     './src/forge/datasets/tables.ts',
     './src/forge/jobs/tables.ts',
     './src/forge/trainers/tables.ts',
+    './src/forge/experiments/tables.ts',
+    './src/forge/tuning/tables.ts',
   ],
   out: './migrations',
 });
