@@ -38,7 +38,7 @@ export function createUploadService(deps: DatasetDeps, access: DatasetAccess) {
     parts: AsyncIterable<UploadPart>,
     allowed: readonly string[],
     beforeFile: (fields: Record<string, string>) => Promise<void>,
-    onIngested: (i: Ingested, filename: string) => void,
+    onIngested: (i: Ingested, filename: string) => Promise<void>,
   ) => {
     const fields: Record<string, string> = {};
     let seenFile = false;
@@ -51,7 +51,7 @@ export function createUploadService(deps: DatasetDeps, access: DatasetAccess) {
       if (seenFile) throw invalidField('file', 'one file per upload');
       seenFile = true;
       await beforeFile(fields);
-      onIngested(await ingest(deps.store, part.stream, uploadLimits(deps.settings)), part.filename);
+      await onIngested(await ingest(deps.store, part.stream, uploadLimits(deps.settings)), part.filename);
     }
     if (!seenFile) throw noFile();
     return fields;
@@ -69,17 +69,18 @@ export function createUploadService(deps: DatasetDeps, access: DatasetAccess) {
 
   /** Runs `save` with the ingested file, and removes a blob it created if saving fails. */
   const withIngested = async <T>(
-    read: (keep: (i: Ingested, filename: string) => void) => Promise<Record<string, string>>,
+    read: (keep: (i: Ingested, filename: string) => Promise<void>) => Promise<Record<string, string>>,
     save: (i: Ingested, filename: string, fields: Record<string, string>) => Promise<T>,
   ): Promise<T> => {
     // Filled in by the part reader once the file is stored; a holder, as the callback assigns it.
     const held: { got?: { i: Ingested; filename: string; modifiedAt: number | undefined } } = {};
     try {
-      const fields = await read((i, filename) => {
+      const fields = await read(async (i, filename) => {
         held.got = { i, filename, modifiedAt: undefined };
+        // Read back at once, so that a later store of the same bytes by someone else shows.
+        if (i.created) held.got.modifiedAt = (await deps.store.stat(i.sha256))?.modifiedAt.getTime();
       });
       const got = held.got!;
-      if (got.i.created) got.modifiedAt = (await deps.store.stat(got.i.sha256))?.modifiedAt.getTime();
       return await save(got.i, got.filename, fields);
     } catch (err) {
       if (held.got?.i.created) await release(held.got.i.sha256, held.got.modifiedAt);
