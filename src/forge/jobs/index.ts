@@ -7,6 +7,8 @@ import type { SettingsService } from '../../hub/settings/service.js';
 import { createUserRepository } from '../../hub/users/repository.js';
 import type { Db } from '../../platform/db/client.js';
 import type { EventBus } from '../../platform/events/bus.js';
+import { byTrainerSpec } from '../trainers/by-spec.js';
+import type { TrainerHooks } from '../trainers/index.js';
 import { createLocalDispatch, type JobDispatch } from '../workers/dispatch.js';
 import { createWorkerPool } from '../workers/pool.js';
 import { createWorkerRepository } from '../workers/repository.js';
@@ -45,6 +47,8 @@ export interface TrainingDeps {
   trainer?: string | undefined;
   /** Another dispatch than the in-process one (a BullMQ adapter). */
   dispatch?: JobDispatch | undefined;
+  /** External trainers that specs may name instead of pipeline steps. */
+  trainers?: TrainerHooks | undefined;
   now?: (() => Date) | undefined;
   /** How often idle workers poll the database (tests shorten it). */
   pollMs?: number | undefined;
@@ -68,7 +72,10 @@ export function createTraining(deps: TrainingDeps) {
     return { baseSeconds: s.backoff_base_seconds, capSeconds: s.backoff_max_seconds };
   };
   const timing = () => leaseTiming(settings());
-  const registration = createJobRegistration(deps.registry);
+  const { checkSteps, registration, execute } = byTrainerSpec(deps.trainers, {
+    checkSteps: deps.checkSteps,
+    registration: createJobRegistration(deps.registry),
+  });
   const sweeper = createSweeper({ repo, events, dispatch, now, policy });
   const runDeps = {
     repo,
@@ -84,6 +91,7 @@ export function createTraining(deps: TrainingDeps) {
     timing,
     policy,
     onSpawn: deps.onSpawn,
+    execute,
   };
   const pool = createWorkerPool({
     repo,
@@ -105,7 +113,7 @@ export function createTraining(deps: TrainingDeps) {
     audit: deps.audit,
     datasets: deps.datasets,
     registry: deps.registry,
-    checkSteps: deps.checkSteps,
+    checkSteps,
     settings,
     now,
   });

@@ -72,7 +72,8 @@ export function createTrainingService(deps: TrainingServiceDeps) {
       if (stepProblems.length > 0) throw invalidSpec(stepProblems);
       const dataset = await deps.datasets.fileFor(ctx, spec.dataset_id, spec.dataset_version);
       const problems: FieldError[] = [];
-      if (dataset.kind !== 'tabular')
+      // An external trainer reads whatever kind of data it was made for (chat data for fine-tuning).
+      if (!spec.trainer && dataset.kind !== 'tabular')
         problems.push({
           path: 'body.dataset_id',
           message: `a ${dataset.kind} dataset cannot train a pipeline`,

@@ -34,7 +34,20 @@ export const trainingSpec = z
     task: z.enum(['classification', 'regression', 'clustering']),
     /** Columns the model may use; all but the target when absent. */
     features: z.array(columnName).min(1).max(10_000).optional(),
-    steps: z.array(stepSpec).min(1).max(50),
+    /** The pipeline to fit; absent when the job runs a registered external trainer instead. */
+    steps: z.array(stepSpec).max(50).default([]),
+    /**
+     * An external trainer an admin registered (forge/trainers), by name: it runs instead of pipeline
+     * steps, with `params` written to the JSON file it reads. A job can only name one; the command,
+     * arguments and environment are the trainer's and cannot be set here.
+     */
+    trainer: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a registered trainer name')
+      .optional(),
+    params: z.record(z.string(), z.unknown()).optional(),
     evaluation: z
       .strictObject({
         /** Share of rows held out to measure the trained pipeline; 0 trains on every row. */
@@ -70,7 +83,13 @@ export const trainingSpec = z
     register_as: modelName.optional(),
   })
   .superRefine((s, ctx) => {
-    if (s.task !== 'clustering' && !s.target)
+    if (s.trainer && s.steps.length > 0)
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: 'a job runs either steps or a trainer' });
+    if (!s.trainer && s.steps.length === 0)
+      ctx.addIssue({ code: 'custom', path: ['steps'], message: 'give at least one step, or a trainer' });
+    if (!s.trainer && s.params)
+      ctx.addIssue({ code: 'custom', path: ['params'], message: 'params go to a trainer; name one' });
+    if (!s.trainer && s.task !== 'clustering' && !s.target)
       ctx.addIssue({ code: 'custom', path: ['target'], message: `a ${s.task} job needs a target column` });
     if (s.target && s.features?.includes(s.target))
       ctx.addIssue({ code: 'custom', path: ['features'], message: 'the target cannot also be a feature' });

@@ -40,6 +40,8 @@ export interface RunJobDeps {
   policy: () => RetryPolicy;
   /** Tests learn the trainer's pid this way to kill it. */
   onSpawn?: ((jobId: string, pid: number) => void) | undefined;
+  /** Runs one attempt's trainer; the child-process executor unless the job needs another. */
+  execute?: typeof executeTrainer | undefined;
 }
 
 class JobStopped extends Error {
@@ -200,7 +202,7 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
           'info',
           `Training on ${dataset.rows} rows of dataset ${dataset.datasetId} v${dataset.version}`,
         );
-        const outcome = await executeTrainer({
+        const outcome = await (deps.execute ?? executeTrainer)({
           trainer: deps.trainer,
           job: { jobId, attempt, spec, dataset, outputDir },
           memoryMb: spec.resources.memory_mb,
@@ -233,6 +235,8 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
     await flush();
     fraction = 1;
     const final = result;
+    // Registered, so the outputs are no longer needed; a rerun would find the version anyway.
+    await rm(outputDir, { recursive: true, force: true });
     succeeded = await serial(() =>
       deps.repo.updateHeld(jobId, workerId, deps.now(), {
         state: 'succeeded',
@@ -247,10 +251,7 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
         finishedAt: deps.now(),
       }),
     );
-    if (succeeded) {
-      await deps.events.job(succeeded, 'job.succeeded');
-      await rm(outputDir, { recursive: true, force: true });
-    }
+    if (succeeded) await deps.events.job(succeeded, 'job.succeeded');
   } catch (err) {
     const reason = err instanceof JobStopped ? err.reason : (abort.signal.reason as StopReason | undefined);
     await settle(err, reason);
