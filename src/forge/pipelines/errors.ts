@@ -26,6 +26,8 @@ export const PIPELINE_ERROR_CODES = [
   'not_enough_rows',
   /** A column has more categories than one-hot encoding can usefully take. */
   'too_many_categories',
+  /** Fitting overflowed (features too large to compute with); scaling them first helps. */
+  'numeric_overflow',
   /** A constant fill value does not match its column's type. */
   'invalid_fill_value',
 ] as const;
@@ -52,8 +54,10 @@ export class StepError extends PipelineError {
   /** The same error told from the step's place in the spec (`steps[2] (ridge): …`). */
   at(index: number, type: string): PipelineError {
     const path = `steps[${index}]`;
-    return new PipelineError(this.code, `${path} (${type}): ${this.message}`, {
-      errors: [{ path, message: this.message }],
+    // Steps name themselves in their messages; the place in the spec now says it.
+    const message = this.message.startsWith(`${type}: `) ? this.message.slice(type.length + 2) : this.message;
+    return new PipelineError(this.code, `${path} (${type}): ${message}`, {
+      errors: [{ path, message }],
       status: this.status,
     });
   }

@@ -1,5 +1,6 @@
 import type { Column, ColumnType, Frame } from '../frame/frame.js';
 import { createRng } from './random.js';
+import type { FitContext } from './types.js';
 
 type Values = readonly (number | null)[] | readonly (string | null)[] | readonly (boolean | null)[];
 
@@ -10,13 +11,15 @@ type Values = readonly (number | null)[] | readonly (string | null)[] | readonly
 export function frameOf(cols: Record<string, Values>, types: Record<string, ColumnType> = {}): Frame {
   const columns = Object.entries(cols).map(([name, values]): Column => {
     const first = values.find((v) => v !== null);
-    const type = types[name] ?? (typeof first === 'string' ? 'categorical' : typeof first === 'boolean' ? 'boolean' : 'numeric');
+    const type =
+      types[name] ??
+      (typeof first === 'string' ? 'categorical' : typeof first === 'boolean' ? 'boolean' : 'numeric');
     if (type === 'categorical' || type === 'text')
       return { name, type, values: values.map((v) => (v === null ? null : String(v))) };
     return {
       name,
       type,
-      values: Float64Array.from(values, (v) => (v === null ? Number.NaN : typeof v === 'boolean' ? Number(v) : Number(v))),
+      values: Float64Array.from(values as readonly unknown[], (v) => (v === null ? Number.NaN : Number(v))),
     };
   });
   const length = columns[0]?.values.length ?? 0;
@@ -45,4 +48,20 @@ export function normals(n: number, seed: number): Float64Array {
     out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r.next());
   }
   return out;
+}
+
+/** A fit context for tests that records what a step reports. */
+export function testContext(overrides: Partial<FitContext> = {}) {
+  const progress: number[] = [];
+  const logs: string[] = [];
+  const metrics: { name: string; value: number; step: number }[] = [];
+  const ctx: FitContext = {
+    seed: 0,
+    signal: new AbortController().signal,
+    progress: (f) => progress.push(f),
+    metric: (name, value, step) => metrics.push({ name, value, step }),
+    log: (m) => logs.push(m),
+    ...overrides,
+  };
+  return Object.assign(ctx, { progressed: progress, logs, metrics });
 }

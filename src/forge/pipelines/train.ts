@@ -86,6 +86,22 @@ function evaluate(out: ModelOutput, target: Target, k: number): PipelineMetrics 
   return { inertia: s };
 }
 
+/**
+ * A step's params as plain JSON. Non-finite numbers there come from features so large that the
+ * fit overflowed; the user can fix that (scale them), so it is a data error, not a crash.
+ */
+function paramsJson(s: { step: { type: string }; params: unknown }, i: number): unknown {
+  try {
+    return toPlainJson(s.params, `steps[${i}].params`);
+  } catch (e) {
+    throw new PipelineError(
+      'numeric_overflow',
+      `steps[${i}] (${s.step.type}): the fit did not give finite numbers (${(e as Error).message}); scale large features first, e.g. with standard_scaler`,
+      { errors: [{ path: `steps[${i}]`, message: 'the fit did not give finite numbers' }] },
+    );
+  }
+}
+
 const subset = (t: Target, rows: Uint32Array): Target => ({
   ...t,
   values: Float64Array.from(rows, (i) => t.values[i] as number),
@@ -177,7 +193,7 @@ export async function trainPipeline(
     ...(labels ? { labels: labels as Label[] } : {}),
     steps: [...fitted.transforms, fitted.model].map((s, i) => ({
       type: s.step.type,
-      params: toPlainJson(s.params, `steps[${i}].params`),
+      params: paramsJson(s, i),
     })),
   };
   return {

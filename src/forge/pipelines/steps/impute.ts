@@ -1,14 +1,7 @@
 import { z } from 'zod';
 import { type Column, isNumeric, type NumericColumn, type StringColumn } from '../../frame/frame.js';
 import { StepError } from '../errors.js';
-import {
-  columnList,
-  defineTransform,
-  hasMissing,
-  pickColumns,
-  presentValues,
-  requireColumn,
-} from './util.js';
+import { columnList, defineTransform, pickColumns, presentValues, requireColumn } from './util.js';
 
 const config = z
   .strictObject({
@@ -19,7 +12,7 @@ const config = z
     columns: columnList
       .optional()
       .describe(
-        'Columns to fill; default: every column with missing values that the strategy can fill (numeric ones for mean and median, those matching fill_value’s type for constant)',
+        'Columns to fill; default: every column the strategy can fill (numeric ones for mean and median, those matching fill_value’s type for constant, all for most_frequent)',
       ),
     fill_value: z
       .union([z.number(), z.string()])
@@ -92,9 +85,12 @@ function fillFor(c: Column, cfg: Config): number | string {
   return cfg.strategy === 'mean' ? mean(c) : median(c);
 }
 
-/** By default a strategy fills the columns it can: mean/median only numbers, constant its own type. */
+/**
+ * By default a strategy fills every column it can: mean/median only numbers, constant its own
+ * type. Not only the columns with gaps in the training rows: a held-out or served row may have a gap
+ * where training had none, and filling it there is what the step is for (as scikit-learn's imputer).
+ */
 function fillsByDefault(c: Column, cfg: Config): boolean {
-  if (!hasMissing(c)) return false;
   if (cfg.strategy === 'mean' || cfg.strategy === 'median') return isNumeric(c);
   if (cfg.strategy === 'constant') return isNumeric(c) === (typeof cfg.fill_value === 'number');
   return true;

@@ -39,7 +39,31 @@ function requirePresent(c: NumericColumn, step: string): Float64Array {
   return v;
 }
 
-const nonZero = (s: number) => (s === 0 || !Number.isFinite(s) ? 1 : s);
+/**
+ * A spread below 1e-14 of the column's magnitude (about 45 ulps) is rounding noise, not spread:
+ * dividing by it would blow values up to ~1e14 and beyond, so such a column counts as constant.
+ */
+function spreadOr1(spread: number, values: Float64Array): number {
+  let magnitude = 0;
+  for (const v of values) magnitude = Math.max(magnitude, Math.abs(v));
+  return spread <= magnitude * 1e-14 || !Number.isFinite(spread) ? 1 : spread;
+}
+
+/**
+ * Mean and population deviation (ddof 0, as scikit-learn). Sums run over values divided by the
+ * largest magnitude, so columns near the float limits (1e200) neither overflow nor lose their spread.
+ */
+function meanAndDeviation(v: Float64Array): { mean: number; std: number } {
+  let m = 0;
+  for (const x of v) m = Math.max(m, Math.abs(x));
+  if (m === 0 || !Number.isFinite(m)) return { mean: 0, std: 0 };
+  let mean = 0;
+  for (const x of v) mean += x / m;
+  mean /= v.length;
+  let ss = 0;
+  for (const x of v) ss += (x / m - mean) ** 2;
+  return { mean: mean * m, std: Math.sqrt(ss / v.length) * m };
+}
 
 function applyScale(frame: Frame, p: ScaleParams, step: string): Frame {
   const byName = new Map<string, ColumnScale>(p.columns.map((c) => [c.name, c]));
@@ -70,14 +94,8 @@ export const standardScaler = defineTransform({
   fit(frame, cfg): ScaleParams {
     const columns = numericColumns(frame, cfg.columns, 'standard_scaler').map((c) => {
       const v = requirePresent(c, 'standard_scaler');
-      let mean = 0;
-      for (const x of v) mean += x;
-      mean /= v.length;
-      let ss = 0;
-      for (const x of v) ss += (x - mean) ** 2;
-      // Population deviation (ddof 0), as scikit-learn uses.
-      const std = Math.sqrt(ss / v.length);
-      return { name: c.name, offset: cfg.with_mean ? mean : 0, scale: cfg.with_std ? nonZero(std) : 1 };
+      const { mean, std } = meanAndDeviation(v);
+      return { name: c.name, offset: cfg.with_mean ? mean : 0, scale: cfg.with_std ? spreadOr1(std, v) : 1 };
     });
     return { columns, shift: 0 };
   },
@@ -109,7 +127,7 @@ export const minMaxScaler = defineTransform({
         if (x > max) max = x;
       }
       // (x - min) / (max - min) * (hi - lo) + lo, written as one offset and scale.
-      return { name: c.name, offset: min, scale: nonZero(max - min) / (hi - lo) };
+      return { name: c.name, offset: min, scale: spreadOr1(max - min, v) / (hi - lo) };
     });
     return { columns, shift: lo };
   },
@@ -140,7 +158,7 @@ export const robustScaler = defineTransform({
       return {
         name: c.name,
         offset: cfg.with_centering ? quantileSorted(v, 0.5) : 0,
-        scale: cfg.with_scaling ? nonZero(iqr) : 1,
+        scale: cfg.with_scaling ? spreadOr1(iqr, v) : 1,
       };
     });
     return { columns, shift: 0 };

@@ -1,3 +1,5 @@
+import { StepError } from '../../errors.js';
+
 /**
  * Dense linear algebra for the linear models: small d×d systems (one row and column per feature),
  * so plain loops over row-major Float64Arrays are enough.
@@ -9,6 +11,7 @@
  * the answer is the minimum-norm-leaning solution instead of an error.
  */
 export function solveSpd(a: Float64Array, b: Float64Array, d: number): Float64Array {
+  if (!a.every(Number.isFinite) || !b.every(Number.isFinite)) throw overflow();
   let trace = 0;
   for (let i = 0; i < d; i++) trace += a[i * d + i] as number;
   const base = Math.max(trace / d, 1e-300);
@@ -16,8 +19,15 @@ export function solveSpd(a: Float64Array, b: Float64Array, d: number): Float64Ar
     const l = cholesky(a, d, jitter);
     if (l) return substitute(l, b, d);
   }
-  throw new Error('the normal equations could not be solved');
+  // A finite matrix factors once the ridge dominates it; this is for sums that lost all precision.
+  throw overflow();
 }
+
+const overflow = () =>
+  new StepError(
+    'numeric_overflow',
+    'the features are too large to fit (the normal equations overflowed); scale them first, e.g. with standard_scaler',
+  );
 
 /** Lower-triangular L with L Lᵀ = A + jitter·I, or undefined when a pivot is not positive. */
 function cholesky(a: Float64Array, d: number, jitter: number): Float64Array | undefined {
