@@ -34,6 +34,11 @@ const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
     .optional(),
+  /** Prefix of every key and channel Polar keeps in Redis, so several deployments can share one Redis. */
+  POLAR_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.' and '-'")
+    .default('polar'),
   /** Password of the first admin; when unset a random one is generated and printed once. */
   POLAR_ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   /** Username of the first admin. */
@@ -103,6 +108,7 @@ export interface Config {
   readonly port: number;
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
+  readonly redisPrefix: string;
   readonly adminUsername: string;
   readonly adminPassword: string | undefined;
   readonly secretKey: string | undefined;
@@ -156,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port: e.POLAR_PORT,
     databaseUrl: e.POLAR_DATABASE_URL,
     redisUrl: e.POLAR_REDIS_URL,
+    redisPrefix: e.POLAR_REDIS_PREFIX,
     adminUsername: e.POLAR_ADMIN_USERNAME,
     adminPassword: e.POLAR_ADMIN_PASSWORD,
     secretKey: e.POLAR_SECRET_KEY,
