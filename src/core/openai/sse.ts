@@ -41,6 +41,11 @@ export function sendEvents(reply: FastifyReply, events: AsyncIterable<unknown>, 
       if (!out.destroyed) out.end(`data: ${JSON.stringify(body)}\n\n`);
     }
   };
+  // Fastify does not end `out` when the client goes: without this a full buffer would wait for a
+  // 'drain' that never comes, and the generation would hold its model slot for good.
+  reply.raw.once('close', () => {
+    if (!out.writableEnded) out.destroy();
+  });
   void pump();
   return reply
     .header('content-type', 'text/event-stream; charset=utf-8')
