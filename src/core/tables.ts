@@ -31,6 +31,8 @@ export interface Lineage {
   dataset_version?: string | undefined;
   job_id?: string | undefined;
   parent_version?: number | undefined;
+  /** A hyperparameter search's version: `job_id` is the search, this its winning trial's job. */
+  trial_job_id?: string | undefined;
 }
 
 export const models = pgTable(

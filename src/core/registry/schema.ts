@@ -49,6 +49,8 @@ export const lineage = z.strictObject({
   dataset_version: z.string().max(200).optional(),
   job_id: z.string().max(200).optional(),
   parent_version: z.number().int().min(1).optional(),
+  /** A hyperparameter search's version: `job_id` is the search, this its winning trial's job. */
+  trial_job_id: z.string().max(200).optional(),
 });
 export const metrics = z.record(z.string().max(200), z.unknown());
 export const externalRef = z.strictObject({

@@ -259,7 +259,7 @@ export function createVersionService(deps: VersionDeps, access: ModelAccess) {
       input: {
         files: { path: string; size: number; sha256: string }[];
         source: string;
-        lineage: { job_id: string; dataset_version?: string; parent_version?: number };
+        lineage: { job_id: string; dataset_version?: string; parent_version?: number; trial_job_id?: string };
         metrics?: Record<string, unknown>;
         /** Set by a caller that made the files itself and knows their format (Forge: polar-tabular). */
         format?: 'polar-tabular';

@@ -20,7 +20,7 @@ import { createSweeper } from '../workers/sweeper.js';
 import { createJobEvents } from './events.js';
 import type { DatasetFiles, StepChecker } from './ports.js';
 import { createJobRegistration } from './register.js';
-import { createJobRepository } from './repository.js';
+import { createJobRepository, type JobRow } from './repository.js';
 import { trainingRoutes } from './routes.js';
 import { createTrainingService } from './service.js';
 
@@ -54,6 +54,8 @@ export interface TrainingDeps {
   pollMs?: number | undefined;
   /** Tests learn trainer pids this way. */
   onSpawn?: ((jobId: string, pid: number) => void) | undefined;
+  /** Called with each new job before it is announced (forge/experiments makes it a run). */
+  onDispatched?: ((row: JobRow) => Promise<void>) | undefined;
 }
 
 /**
@@ -116,6 +118,7 @@ export function createTraining(deps: TrainingDeps) {
     checkSteps,
     settings,
     now,
+    onDispatched: deps.onDispatched,
   });
   const workers = createWorkerService({ pool, workers: workersRepo, jobs: repo, settings, now });
   const routes: FastifyPluginAsync = async (api) => {
@@ -130,6 +133,8 @@ export function createTraining(deps: TrainingDeps) {
     sweeper,
     repo,
     routes,
+    /** Where each job's outputs live (<dir>/<job_id>/) until registered; register: false keeps them. */
+    outputsDir: runDeps.outputsDir,
     /** Starts the pool (on app ready); a saved forge/workers.count resizes it at once. */
     start() {
       pool.start();

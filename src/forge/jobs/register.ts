@@ -39,6 +39,8 @@ export function createJobRegistration(registry: Registry) {
         datasetId: string;
         outputDir: string;
         metrics: Record<string, unknown>;
+        /** A search registers its best trial's output under its own job id and names the trial. */
+        trialJobId?: string | undefined;
       },
     ): Promise<JobResult> {
       const file = join(input.outputDir, PIPELINE_FILE);
@@ -77,6 +79,7 @@ export function createJobRegistration(registry: Registry) {
         lineage: {
           job_id: input.jobId,
           dataset_version: `${input.datasetId}@${input.spec.dataset_version}`,
+          ...(input.trialJobId ? { trial_job_id: input.trialJobId } : {}),
         },
         metrics: input.metrics,
         format: 'polar-tabular',

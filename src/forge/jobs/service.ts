@@ -35,6 +35,8 @@ export interface TrainingServiceDeps {
   checkSteps: StepChecker;
   settings: () => WorkerSettings;
   now: () => Date;
+  /** Called with each new job before it is announced (forge/experiments makes it a run). */
+  onDispatched?: ((row: JobRow) => Promise<void>) | undefined;
 }
 
 const isAdmin = (ctx: RequestContext) => ctx.principal?.role === 'admin';
@@ -108,6 +110,7 @@ export function createTrainingService(deps: TrainingServiceDeps) {
         createdAt: now,
         updatedAt: now,
       });
+      await deps.onDispatched?.(row);
       await deps.audit.record(ctx, {
         action: 'training.dispatch',
         targetType: 'training_job',

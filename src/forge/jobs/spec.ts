@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { modelName } from '../../core/registry/schema.js';
+import { experimentName } from '../experiments/name.js';
 
 /**
  * A training job's spec as clients send it to POST /training/dispatch. Steps are checked here for
@@ -81,6 +82,13 @@ export const trainingSpec = z
     priority: z.number().int().min(-100).max(100).default(0),
     /** The model the trained pipeline becomes a version of; created when absent. Defaults to `name`. */
     register_as: modelName.optional(),
+    /** The experiment whose run the job is (forge/experiments); `default` when absent, made on first use. */
+    experiment: experimentName.optional(),
+    /**
+     * false: train and evaluate only, registering no version; the fitted pipeline stays in the job's
+     * output folder for whoever dispatched it (a hyperparameter search registers its best trial's).
+     */
+    register: z.boolean().optional(),
   })
   .superRefine((s, ctx) => {
     if (s.trainer && s.steps.length > 0)

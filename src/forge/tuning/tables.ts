@@ -28,7 +28,8 @@ export type TrialState = (typeof TRIAL_STATES)[number];
 /** One rung of successive halving: how many configurations run, each with what budget. */
 export interface Rung {
   configs: number;
-  budget: number;
+  /** Null for grid and random search, which have one rung and no budget field. */
+  budget: number | null;
 }
 
 /**

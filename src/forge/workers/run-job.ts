@@ -181,7 +181,10 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
     const spec: TrainingSpec = parsed.data;
     addLog('info', `Attempt ${attempt} of ${claimed.maxAttempts} on worker ${workerId}`);
     const ctx = await ownerContext(deps, claimed);
-    let result: JobResult | null = await deps.registration.existing(spec, jobId);
+    // register: false (a search's trial): train and evaluate only, and keep the fitted pipeline in
+    // the output folder for the search, which registers its best trial's once it ends.
+    const registers = spec.register !== false;
+    let result: JobResult | null = registers ? await deps.registration.existing(spec, jobId) : null;
     let metrics: Record<string, unknown> = claimed.metrics;
     if (result) {
       addLog(
@@ -220,29 +223,33 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
         metrics = outcome.metrics;
         await writeFile(join(outputDir, DONE_FILE), JSON.stringify({ metrics }));
       }
-      // Renewed before registering: a worker that lost the job meanwhile must not register for it.
-      await heartbeat();
-      checkStopped();
-      result = await deps.registration.register(ctx, {
-        jobId,
-        spec,
-        datasetId: dataset.datasetId,
-        outputDir,
-        metrics,
-      });
-      addLog('info', `Registered as version ${result.version} of ${result.model_name}`);
+      if (registers) {
+        // Renewed before registering: a worker that lost the job meanwhile must not register for it.
+        await heartbeat();
+        checkStopped();
+        result = await deps.registration.register(ctx, {
+          jobId,
+          spec,
+          datasetId: dataset.datasetId,
+          outputDir,
+          metrics,
+        });
+        addLog('info', `Registered as version ${result.version} of ${result.model_name}`);
+      } else addLog('info', 'Not registered (register: false); the fitted pipeline is kept');
     }
     await flush();
     fraction = 1;
     const final = result;
     // Registered, so the outputs are no longer needed; a rerun would find the version anyway.
-    await rm(outputDir, { recursive: true, force: true });
+    if (final) await rm(outputDir, { recursive: true, force: true });
     succeeded = await serial(() =>
       deps.repo.updateHeld(jobId, workerId, deps.now(), {
         state: 'succeeded',
         progress: 100,
         etaSeconds: 0,
-        message: `Registered as version ${final.version} of ${final.model_name}`,
+        message: final
+          ? `Registered as version ${final.version} of ${final.model_name}`
+          : 'Trained and evaluated; not registered',
         metrics,
         result: final,
         error: null,
