@@ -76,7 +76,7 @@ describe('malformed files: 400 naming the place, nothing stored', () => {
       'dataset_malformed',
       before,
     );
-    expect(res.detail).toMatch(/line 2, row 1, column 'b'/);
+    expect(res.detail).toBe("row 1, column 'b': a quoted field is never closed (the file ends at line 3)");
   });
   it('a JSON syntax error', async () => {
     const before = await footprint();

@@ -15,9 +15,14 @@ const FALSE = new Set(['false', 'no', '0']);
 const DATETIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
+/** True when `s` is longer than `n` and has no surrounding blank: then it cannot be a short token. */
+const longAndTrimmed = (s: string, n: number) =>
+  s.length > n && s.charCodeAt(0) > 32 && s.charCodeAt(s.length - 1) > 32;
+
 export function isMissing(v: unknown): boolean {
   if (v === null || v === undefined) return true;
-  if (typeof v === 'string') return MISSING.has(v.trim().toLowerCase());
+  // Every cell passes here, most of them ordinary values: skip the lower-casing when it cannot match.
+  if (typeof v === 'string') return !longAndTrimmed(v, 4) && MISSING.has(v.trim().toLowerCase());
   if (typeof v === 'number') return Number.isNaN(v);
   return false;
 }
@@ -36,7 +41,7 @@ export function toNumber(v: unknown): number {
 export function toBoolean(v: unknown): number {
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'number') return v === 1 ? 1 : v === 0 ? 0 : Number.NaN;
-  if (typeof v !== 'string') return Number.NaN;
+  if (typeof v !== 'string' || longAndTrimmed(v, 5)) return Number.NaN;
   const s = v.trim().toLowerCase();
   return TRUE.has(s) ? 1 : FALSE.has(s) ? 0 : Number.NaN;
 }

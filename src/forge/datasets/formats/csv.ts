@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type CsvError, type InfoRecord, type Options, parse } from 'csv-parse';
+import { type CsvError, parse } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
 import { AppError } from '../../../platform/errors.js';
 import { datasetMalformed, datasetTooLarge } from '../errors.js';
 import { DEFAULT_PARSE_LIMITS, type ParsedRow, type ParseLimits, type RowSource } from './types.js';
@@ -44,73 +45,67 @@ export function columnNames(header: string[]): string[] {
   });
 }
 
-/** Line breaks inside a record's fields (quoted newlines), counting CRLF once. */
-const breaksIn = (record: string[]) => {
-  let n = 0;
-  for (const f of record) if (f.length > 0) n += f.match(/\r\n|\n|\r/g)?.length ?? 0;
-  return n;
-};
-
-/** Parser state as of the last complete record, kept in step by csv-parse's on_record hook. */
-interface CsvState {
-  names: string[] | undefined;
-  /** Records parsed so far, header included, and the line the last one ended on. */
-  records: number;
-  lastLine: number;
+/** The header of a CSV file from its first bytes, for error messages about records never consumed. */
+function headerOf(head: string, delimiter: string): string[] | undefined {
+  try {
+    const [first] = parseSync(head, { bom: true, delimiter, to: 1, relax_column_count: true }) as string[][];
+    return first ? columnNames(first) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * CSV through csv-parse's streaming parser (RFC 4180 quoting, any line ending, UTF-8 BOM). The first
  * record is the header. Every record must have as many fields as the header; csv-parse's own errors
  * (ragged record, unterminated or stray quote, oversized record) become a 400 naming line, row and
- * column. The on_record hook runs as each record is parsed, so the state an error reads is exact
- * even when records are still buffered for the consumer.
+ * column. Records carry no line of their own: csv-parse's per-record info costs more than the rest
+ * of the parse, and its errors say the line themselves.
  */
 export async function* parseCsv(
   source: RowSource,
-  opts: { delimiter: string } & Partial<ParseLimits> = { delimiter: ',' },
+  opts: { delimiter: string; head?: string } & Partial<ParseLimits> = { delimiter: ',' },
 ): AsyncGenerator<ParsedRow> {
-  const state: CsvState = { names: undefined, records: 0, lastLine: 0 };
-  const options: Options<{ line: number; record: string[] }, string[]> = {
+  const parser = parse({
     bom: true,
     delimiter: opts.delimiter,
     record_delimiter: ['\r\n', '\n', '\r'],
     skip_empty_lines: true,
     max_record_size: opts.maxRowBytes ?? DEFAULT_PARSE_LIMITS.maxRowBytes,
-    on_record: (record: string[], info: InfoRecord) => {
-      state.records++;
-      state.lastLine = info.lines;
-      if (!state.names) {
-        state.names = columnNames(record);
-        return null;
-      }
-      return { line: info.lines - breaksIn(record), record };
-    },
-  };
-  // csv-parse's typings tie on_record's result to `columns`; records here are { line, record }.
-  const parser = parse(options as unknown as Options);
+  });
   const feeding = pipeline(Readable.from(source, { objectMode: false }), parser);
+  let names: string[] | undefined;
   try {
-    for await (const { line, record } of parser as AsyncIterable<{ line: number; record: string[] }>) {
-      const names = state.names!;
-      yield { line, cells: record.map((v, i) => [names[i]!, v]) };
+    for await (const record of parser as AsyncIterable<string[]>) {
+      if (!names) {
+        names = columnNames(record);
+        continue;
+      }
+      const cells: [string, unknown][] = new Array(record.length);
+      for (let i = 0; i < record.length; i++) cells[i] = [names[i]!, record[i]];
+      yield { cells };
     }
     await feeding;
   } catch (err) {
-    throw toDatasetError(err, state);
+    throw toDatasetError(err, names ?? (opts.head ? headerOf(opts.head, opts.delimiter) : undefined));
   } finally {
     parser.destroy();
     feeding.catch(() => {});
   }
 }
 
-function toDatasetError(err: unknown, state: CsvState): unknown {
+function toDatasetError(err: unknown, names: string[] | undefined): unknown {
   if (err instanceof AppError || !(err instanceof Error) || !('code' in err)) return err;
-  const e = err as CsvError & { lines?: number; column?: number | string; record?: string[] };
-  const { names, lastLine } = state;
+  const e = err as CsvError & {
+    lines?: number;
+    column?: number | string;
+    record?: string[];
+    records?: number;
+  };
   const col = typeof e.column === 'number' ? (names?.[e.column] ?? e.column + 1) : e.column;
-  // The failing record is the one after the last complete record; the header is not a data row.
-  const dataRow = names ? state.records : undefined;
+  // `records` counts the complete records before the failing one, header included, so it is also the
+  // failing record's data row number; 0 means the header itself failed.
+  const dataRow = e.records ? e.records : undefined;
   switch (e.code) {
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH': {
       const got = e.record?.length ?? 0;
@@ -122,14 +117,13 @@ function toDatasetError(err: unknown, state: CsvState): unknown {
       return datasetMalformed(detail, { line: e.lines, row: dataRow });
     }
     case 'CSV_QUOTE_NOT_CLOSED':
-      return datasetMalformed(`a quoted field opened at line ${lastLine + 1} is never closed`, {
-        line: lastLine + 1,
+      return datasetMalformed(`a quoted field is never closed (the file ends at line ${e.lines})`, {
         row: dataRow,
         column: col,
       });
     case 'CSV_MAX_RECORD_SIZE':
       return datasetTooLarge(
-        `The record starting at line ${lastLine + 1} is larger than the row limit (an unclosed quote?)`,
+        `Row ${dataRow ?? 0} (by line ${e.lines}) is larger than the row limit (an unclosed quote?)`,
       );
     case 'INVALID_OPENING_QUOTE':
     case 'CSV_INVALID_CLOSING_QUOTE':

@@ -54,8 +54,10 @@ export function parseRows(
   limits: ParseLimits = DEFAULT_PARSE_LIMITS,
 ): AsyncGenerator<ParsedRow> {
   switch (format) {
-    case 'csv':
-      return parseCsv(source, { delimiter: sniffDelimiter(head.toString('utf8')), ...limits });
+    case 'csv': {
+      const text = head.toString('utf8');
+      return parseCsv(source, { delimiter: sniffDelimiter(text), head: text, ...limits });
+    }
     case 'json':
       return parseJsonArray(source, limits);
     case 'jsonl':

@@ -2,8 +2,8 @@ import type { DatasetFormat } from '../tables.js';
 
 /** One data row as a parser yields it: cells in the file's order, and where the row starts. */
 export interface ParsedRow {
-  /** 1-based line where the row starts. */
-  line: number;
+  /** 1-based line where the row starts, when the parser tracks it (JSON and JSON Lines do). */
+  line?: number | undefined;
   cells: [name: string, value: unknown][];
 }
 

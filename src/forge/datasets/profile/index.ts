@@ -59,7 +59,7 @@ export class DatasetProfiler {
       if (!col) {
         if (this.columns.length >= this.limits.maxColumns)
           throw datasetTooLarge(
-            `The file has more than ${this.limits.maxColumns} columns (line ${row.line}; the limit in forge/datasets)`,
+            `The file has more than ${this.limits.maxColumns} columns (row ${this.rows}${row.line ? `, line ${row.line}` : ''}; the limit in forge/datasets)`,
           );
         col = new ColumnProfile(name, 0x5eed + this.columns.length);
         this.columns.push(col);

@@ -197,7 +197,7 @@ describe('dataset profile', () => {
   it('refuses more rows or columns than allowed with 413', () => {
     const p = new DatasetProfiler({ maxRows: 2, maxColumns: 2 });
     p.add(row(1, { a: 1 }));
-    expect(() => p.add(row(2, { a: 1, b: 2, c: 3 }))).toThrow(/more than 2 columns \(line 2/);
+    expect(() => p.add(row(2, { a: 1, b: 2, c: 3 }))).toThrow(/more than 2 columns \(row 2, line 2;/);
     const q = new DatasetProfiler({ maxRows: 2, maxColumns: 5 });
     q.add(row(1, { a: 1 }));
     q.add(row(2, { a: 1 }));
