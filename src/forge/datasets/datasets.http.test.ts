@@ -280,6 +280,10 @@ describe('sharing, changing and deleting', () => {
     expect(
       (await t.as(other.token, { method: 'DELETE', url: `/api/v1/datasets/${created.id}` })).statusCode,
     ).toBe(403);
+    // Events about a shared dataset are for everybody who may read datasets; a private one's for its owner.
+    const events = await t.app.services.bus.since(0, ['datasets'], 1000, other.id);
+    expect(events.some((e) => e.type === 'dataset.created' && e.data.dataset_id === created.id)).toBe(true);
+    expect(events.some((e) => e.data.name === 'houses')).toBe(false);
   });
   it('PATCH changes description and visibility (owner, admin); 400 for other fields', async () => {
     const made = (await create(dev, { name: 'patchy' })).json();
@@ -388,5 +392,20 @@ describe('sharing, changing and deleting', () => {
     expect((await get(dev, '/api/v1/datasets/twin-b/versions/1/export')).body).toBe(
       'k,v\r\nshared-bytes,1\r\n',
     );
+  });
+});
+
+describe('OpenAPI', () => {
+  it('documents every dataset route and its schemas', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(doc.paths['/api/v1/datasets']?.post).toBeTruthy();
+    expect(doc.paths['/api/v1/datasets']?.get).toBeTruthy();
+    for (const m of ['get', 'patch', 'delete']) expect(doc.paths['/api/v1/datasets/{id}']?.[m]).toBeTruthy();
+    expect(doc.paths['/api/v1/datasets/{id}/versions']?.post).toBeTruthy();
+    expect(doc.paths['/api/v1/datasets/{id}/versions/{version}']?.get).toBeTruthy();
+    expect(doc.paths['/api/v1/datasets/{id}/preview']?.get).toBeTruthy();
+    expect(doc.paths['/api/v1/datasets/{id}/versions/{version}/export']?.get).toBeTruthy();
+    expect(doc.components.schemas.DatasetColumnStats.properties.quantiles).toBeTruthy();
+    expect(doc.components.schemas.DatasetVersion).toBeTruthy();
   });
 });
