@@ -1,0 +1,313 @@
+/**
+ * Gradient histograms and the split search over them. A histogram holds, per feature and bin,
+ * `channels` gradient sums, the hessian sum and the row count (stride channels + 2); boosting uses one
+ * channel, a multiclass forest one per class. The hot loops are written out for one channel because
+ * that is every boosted tree.
+ */
+
+/** The binned training data a grower reads. */
+export interface BinnedData {
+  /** Rows × features, row-major. */
+  binned: Uint8Array;
+  /** The same, column-major (feature f's bins at f * n). */
+  byColumn: Uint8Array;
+  n: number;
+  nf: number;
+  /** Non-missing bins per feature. */
+  nBins: Uint16Array;
+  missingBin: number;
+  /** Bins per feature in a histogram: every bin index plus the missing bin. */
+  binStride: number;
+}
+
+export interface SplitCandidate {
+  gain: number;
+  feature: number;
+  bin: number;
+  missingLeft: boolean;
+  /** Left child's sums: `channels` gradients, then hessian, then count. */
+  left: Float64Array;
+}
+
+export interface SplitLimits {
+  minSamplesLeaf: number;
+  minHessian: number;
+  l2: number;
+}
+
+/**
+ * Adds rows `indices[start..end)` into `hist` for `features` (all when null); `hist` must be zero
+ * there. `gh` holds per row its `channels` gradients then its hessian.
+ */
+export function buildHistogram(
+  d: BinnedData,
+  channels: number,
+  hist: Float64Array,
+  indices: Uint32Array,
+  start: number,
+  end: number,
+  gh: Float64Array,
+  features: Int32Array | null,
+  nFeatures: number,
+): void {
+  const { binned, nf } = d;
+  const fstride = d.binStride * (channels + 2);
+  if (channels === 1 && features === null) {
+    // One channel, all features: every boosted tree. Four features per step give the CPU independent updates to overlap (about 1.5× faster than one by one).
+    const nf4 = nf & ~3;
+    for (let i = start; i < end; i++) {
+      const idx = indices[i]!;
+      const gi = gh[2 * idx]!;
+      const hi = gh[2 * idx + 1]!;
+      const row = idx * nf;
+      let off = 0;
+      let f = 0;
+      for (; f < nf4; f += 4) {
+        const q0 = off + binned[row + f]! * 3;
+        const q1 = off + fstride + binned[row + f + 1]! * 3;
+        const q2 = off + 2 * fstride + binned[row + f + 2]! * 3;
+        const q3 = off + 3 * fstride + binned[row + f + 3]! * 3;
+        hist[q0]! += gi;
+        hist[q0 + 1]! += hi;
+        hist[q0 + 2]! += 1;
+        hist[q1]! += gi;
+        hist[q1 + 1]! += hi;
+        hist[q1 + 2]! += 1;
+        hist[q2]! += gi;
+        hist[q2 + 1]! += hi;
+        hist[q2 + 2]! += 1;
+        hist[q3]! += gi;
+        hist[q3 + 1]! += hi;
+        hist[q3 + 2]! += 1;
+        off += 4 * fstride;
+      }
+      for (; f < nf; f++) {
+        const q = off + binned[row + f]! * 3;
+        hist[q]! += gi;
+        hist[q + 1]! += hi;
+        hist[q + 2]! += 1;
+        off += fstride;
+      }
+    }
+    return;
+  }
+  const s = channels + 2;
+  for (let i = start; i < end; i++) {
+    const idx = indices[i]!;
+    const gbase = idx * (channels + 1);
+    const hi = gh[gbase + channels]!;
+    const row = idx * nf;
+    for (let j = 0; j < nFeatures; j++) {
+      const f = features === null ? j : features[j]!;
+      const q = f * fstride + binned[row + f]! * s;
+      for (let c = 0; c < channels; c++) hist[q + c]! += gh[gbase + c]!;
+      hist[q + channels]! += hi;
+      hist[q + channels + 1]! += 1;
+    }
+  }
+}
+
+/**
+ * The one-channel, all-features path by columns: the node's gradients are gathered once into
+ * `ordered`, then each feature's column (n bytes, small enough to stay in the core's own cache) is
+ * read at the node's rows. Row-major reading would touch the whole table for a deep node's scattered
+ * rows, which a busy machine's shared cache does not hold.
+ */
+export function buildHistogramByColumn(
+  d: BinnedData,
+  hist: Float64Array,
+  indices: Uint32Array,
+  start: number,
+  end: number,
+  gh: Float64Array,
+  ordered: Float64Array,
+): void {
+  const { byColumn, n, nf } = d;
+  const m = end - start;
+  for (let i = 0; i < m; i++) {
+    const idx = indices[start + i]!;
+    ordered[2 * i] = gh[2 * idx]!;
+    ordered[2 * i + 1] = gh[2 * idx + 1]!;
+  }
+  const fstride = d.binStride * 3;
+  const m4 = m & ~3;
+  for (let f = 0; f < nf; f++) {
+    const off = f * fstride;
+    const col = f * n;
+    let i = 0;
+    for (; i < m4; i += 4) {
+      const q0 = off + byColumn[col + indices[start + i]!]! * 3;
+      const q1 = off + byColumn[col + indices[start + i + 1]!]! * 3;
+      const q2 = off + byColumn[col + indices[start + i + 2]!]! * 3;
+      const q3 = off + byColumn[col + indices[start + i + 3]!]! * 3;
+      hist[q0]! += ordered[2 * i]!;
+      hist[q0 + 1]! += ordered[2 * i + 1]!;
+      hist[q0 + 2]! += 1;
+      hist[q1]! += ordered[2 * i + 2]!;
+      hist[q1 + 1]! += ordered[2 * i + 3]!;
+      hist[q1 + 2]! += 1;
+      hist[q2]! += ordered[2 * i + 4]!;
+      hist[q2 + 1]! += ordered[2 * i + 5]!;
+      hist[q2 + 2]! += 1;
+      hist[q3]! += ordered[2 * i + 6]!;
+      hist[q3 + 1]! += ordered[2 * i + 7]!;
+      hist[q3 + 2]! += 1;
+    }
+    for (; i < m; i++) {
+      const q = off + byColumn[col + indices[start + i]!]! * 3;
+      hist[q]! += ordered[2 * i]!;
+      hist[q + 1]! += ordered[2 * i + 1]!;
+      hist[q + 2]! += 1;
+    }
+  }
+}
+
+/**
+ * The one-channel, all-features fast path without row counts, for a root whose counts are known
+ * from an earlier tree over the same rows (`counts`: per feature and bin). Saves a third of the
+ * root's memory updates.
+ */
+export function buildRootHistogram(
+  d: BinnedData,
+  hist: Float64Array,
+  indices: Uint32Array,
+  end: number,
+  gh: Float64Array,
+  counts: Float64Array,
+): void {
+  const { binned, nf } = d;
+  const fstride = d.binStride * 3;
+  const nf4 = nf & ~3;
+  for (let i = 0; i < end; i++) {
+    const idx = indices[i]!;
+    const gi = gh[2 * idx]!;
+    const hi = gh[2 * idx + 1]!;
+    const row = idx * nf;
+    let off = 0;
+    let f = 0;
+    for (; f < nf4; f += 4) {
+      const q0 = off + binned[row + f]! * 3;
+      const q1 = off + fstride + binned[row + f + 1]! * 3;
+      const q2 = off + 2 * fstride + binned[row + f + 2]! * 3;
+      const q3 = off + 3 * fstride + binned[row + f + 3]! * 3;
+      hist[q0]! += gi;
+      hist[q0 + 1]! += hi;
+      hist[q1]! += gi;
+      hist[q1 + 1]! += hi;
+      hist[q2]! += gi;
+      hist[q2 + 1]! += hi;
+      hist[q3]! += gi;
+      hist[q3 + 1]! += hi;
+      off += 4 * fstride;
+    }
+    for (; f < nf; f++) {
+      const q = off + binned[row + f]! * 3;
+      hist[q]! += gi;
+      hist[q + 1]! += hi;
+      off += fstride;
+    }
+  }
+  for (let j = 0; j < counts.length; j++) hist[3 * j + 2] = counts[j]!;
+}
+
+/** `parent -= child`, in place: the sibling's histogram without reading its rows. */
+export function subtractHistogram(parent: Float64Array, child: Float64Array): void {
+  for (let i = 0; i < parent.length; i++) parent[i]! -= child[i]!;
+}
+
+/**
+ * Best split of one feature from its histogram entries, kept in `best` if better. Entries are at
+ * `base + j * stride` for j < ne, holding bin `binIds[j]` (or j when null); the missing-value entry is
+ * at `missingAt`. Two scans: missing values to the right, then (when there are any) to the left.
+ * `total` is the node's sums in the same layout. Returns nothing; `best.gain` holds the left+right
+ * score, without the parent's term.
+ */
+export function scanFeature(
+  hist: Float64Array,
+  base: number,
+  ne: number,
+  binIds: Uint8Array | null,
+  missingAt: number,
+  channels: number,
+  total: Float64Array,
+  f: number,
+  lim: SplitLimits,
+  best: SplitCandidate,
+  tmp: Float64Array,
+): void {
+  const s = channels + 2;
+  const H = total[channels]!;
+  const C = total[channels + 1]!;
+  const mC = hist[missingAt + channels + 1]!;
+  const { minSamplesLeaf: msl, minHessian: minH, l2 } = lim;
+  if (channels === 1) {
+    const G = total[0]!;
+    for (let pass = 0; pass < (mC > 0 ? 2 : 1); pass++) {
+      const missLeft = pass === 1;
+      let gl = missLeft ? hist[missingAt]! : 0;
+      let hl = missLeft ? hist[missingAt + 1]! : 0;
+      let cl = missLeft ? mC : 0;
+      // With missing values to the right, "every present value left" is a split too.
+      const last = missLeft || mC === 0 ? ne - 1 : ne;
+      for (let j = 0; j < last; j++) {
+        const p = base + j * s;
+        gl += hist[p]!;
+        hl += hist[p + 1]!;
+        cl += hist[p + 2]!;
+        if (cl < msl || hl < minH) continue;
+        const cr = C - cl;
+        const hr = H - hl;
+        if (cr < msl || hr < minH) break;
+        const gr = G - gl;
+        const gain = (gl * gl) / (hl + l2) + (gr * gr) / (hr + l2);
+        if (gain > best.gain) {
+          best.gain = gain;
+          best.feature = f;
+          best.bin = binIds ? binIds[j]! : j;
+          best.missingLeft = mC > 0 ? missLeft : cl >= cr;
+          const left = best.left;
+          left[0] = gl;
+          left[1] = hl;
+          left[2] = cl;
+        }
+      }
+    }
+    return;
+  }
+  for (let pass = 0; pass < (mC > 0 ? 2 : 1); pass++) {
+    const missLeft = pass === 1;
+    for (let c = 0; c < s; c++) tmp[c] = missLeft ? hist[missingAt + c]! : 0;
+    const last = missLeft || mC === 0 ? ne - 1 : ne;
+    for (let j = 0; j < last; j++) {
+      const p = base + j * s;
+      for (let c = 0; c < s; c++) tmp[c]! += hist[p + c]!;
+      const hl = tmp[channels]!;
+      const cl = tmp[channels + 1]!;
+      if (cl < msl || hl < minH) continue;
+      const cr = C - cl;
+      const hr = H - hl;
+      if (cr < msl || hr < minH) break;
+      let gain = 0;
+      for (let c = 0; c < channels; c++) {
+        const gl = tmp[c]!;
+        const gr = total[c]! - gl;
+        gain += (gl * gl) / (hl + l2) + (gr * gr) / (hr + l2);
+      }
+      if (gain > best.gain) {
+        best.gain = gain;
+        best.feature = f;
+        best.bin = binIds ? binIds[j]! : j;
+        best.missingLeft = mC > 0 ? missLeft : cl >= cr;
+        best.left.set(tmp.subarray(0, s));
+      }
+    }
+  }
+}
+
+/** The node's own score, the term a split's left+right score must beat. */
+export function nodeScore(total: Float64Array, channels: number, l2: number): number {
+  const H = total[channels]!;
+  let score = 0;
+  for (let c = 0; c < channels; c++) score += (total[c]! * total[c]!) / (H + l2);
+  return score;
+}

@@ -1,0 +1,2 @@
+export { randomForestClassifier, randomForestRegressor } from './forest-steps.js';
+export { gbdtClassifier, gbdtRegressor } from './gbdt-steps.js';
