@@ -290,6 +290,40 @@ describe('overload and disconnects', () => {
     });
   }
 
+  it('frees the model slot when a client leaves while text is still streaming', async () => {
+    const m = await modelWithVersion(t, dev);
+    await load(m.id, { word_ms: 5 });
+    const address = await t.app.listen({ port: 0, host: '127.0.0.1' }).catch(() => listening());
+    const req = httpRequest(`${address}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${plain.token}`, 'content-type': 'application/json' },
+    });
+    req.on('error', () => undefined);
+    const res = await new Promise<IncomingMessage>((resolve) => {
+      req.on('response', resolve);
+      const words = Array.from({ length: 1000 }, (_, i) => `w${i}`).join(' ');
+      req.end(
+        JSON.stringify({
+          model: m.name,
+          stream: true,
+          max_tokens: 2000,
+          messages: [{ role: 'user', content: words }],
+        }),
+      );
+    });
+    let seen = 0;
+    await new Promise<void>((resolve) =>
+      res.on('data', (d: Buffer) => {
+        seen += String(d).split('data: ').length - 1;
+        if (seen >= 5) resolve();
+      }),
+    );
+    req.destroy();
+    for (let i = 0; i < 150 && (await activeOn(m.id)) > 0; i++) await sleep(20);
+    expect(await activeOn(m.id)).toBe(0);
+    await unload(m.id);
+  });
+
   it('records each call under its endpoint', async () => {
     const m = await modelWithVersion(t, dev);
     await chat(m.name, 'one two');

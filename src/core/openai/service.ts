@@ -93,14 +93,19 @@ async function* chunks<C>(
   const chunk = (choice: C) => ({ ...shape.base, choices: [choice], ...usageNull });
   if (shape.open) yield chunk(shape.open);
   const it = pieces(g);
-  for (;;) {
-    const r = await it.next();
-    if (r.done) {
-      yield chunk(shape.close(r.value.finish_reason));
-      if (includeUsage) yield { ...shape.base, choices: [], usage: r.value.usage };
-      return;
+  try {
+    for (;;) {
+      const r = await it.next();
+      if (r.done) {
+        yield chunk(shape.close(r.value.finish_reason));
+        if (includeUsage) yield { ...shape.base, choices: [], usage: r.value.usage };
+        return;
+      }
+      yield chunk(shape.piece(r.value));
     }
-    yield chunk(shape.piece(r.value));
+  } finally {
+    // Closed early (the client left): close the generation too, which stops it and frees its slot.
+    await it.return(undefined as never);
   }
 }
 
