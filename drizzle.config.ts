@@ -8,6 +8,7 @@ export default defineConfig({
     './src/hub/tables.ts',
     './src/core/tables.ts',
     './src/core/serving/tables.ts',
+    './src/core/gateway/tables.ts',
     './src/forge/datasets/tables.ts',
     './src/forge/jobs/tables.ts',
     './src/forge/trainers/tables.ts',
