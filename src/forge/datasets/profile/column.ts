@@ -4,12 +4,18 @@ import { isMissing, toBoolean, toDatetime, toNumber, toText } from '../values.js
 
 /** Distinct values counted exactly per column; past this the count reads "more than N". */
 export const DISTINCT_CAP = 10_000;
+/**
+ * Distinct values kept across all columns of one file. A wide file of unique strings would
+ * otherwise hold DISTINCT_CAP keys per column (2000 columns: 20 million); past the budget, the
+ * columns still counting stop as if they had reached their cap.
+ */
+export const DISTINCT_BUDGET = 1_000_000;
 /** Values kept per numeric or datetime column for quantiles (exact below this many values). */
 export const RESERVOIR_SIZE = 4096;
 /** Most frequent values reported for categorical and text columns. */
 export const TOP_K = 10;
-/** Longer values are counted by a digest of their text, so the distinct map stays small. */
-const KEY_CHARS = 200;
+/** Longer values are counted by their first characters and a digest, so map keys stay small. */
+const KEY_CHARS = 64;
 
 export interface ColumnStats {
   name: string;
@@ -79,7 +85,8 @@ export class ColumnProfile {
   private m2 = 0;
   private min = Number.POSITIVE_INFINITY;
   private max = Number.NEGATIVE_INFINITY;
-  private sample: Float64Array | null = new Float64Array(RESERVOIR_SIZE);
+  /** Grows to RESERVOIR_SIZE as values come; dropped once the column cannot be numeric or datetime. */
+  private sample: Float64Array | null = new Float64Array(64);
   private readonly random: () => number;
   private readonly counts = new Map<string, number>();
   private capped = false;
@@ -90,6 +97,8 @@ export class ColumnProfile {
   constructor(
     readonly name: string,
     seed: number,
+    /** Shared by the columns of one file (see DISTINCT_BUDGET). */
+    private readonly budget: { left: number } = { left: DISTINCT_BUDGET },
   ) {
     this.random = seededRandom(seed);
   }
@@ -122,8 +131,10 @@ export class ColumnProfile {
         : `${text.slice(0, KEY_CHARS)}… #${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
     const c = this.counts.get(key);
     if (c !== undefined) this.counts.set(key, c + 1);
-    else if (this.counts.size < DISTINCT_CAP) this.counts.set(key, 1);
-    else this.capped = true;
+    else if (this.counts.size < DISTINCT_CAP && this.budget.left > 0) {
+      this.counts.set(key, 1);
+      this.budget.left--;
+    } else this.capped = true;
   }
 
   private addNumber(x: number): void {
@@ -133,9 +144,15 @@ export class ColumnProfile {
     this.m2 += d * (x - this.mean);
     if (x < this.min) this.min = x;
     if (x > this.max) this.max = x;
-    const s = this.sample!;
+    let s = this.sample!;
+    if (this.n > s.length && s.length < RESERVOIR_SIZE) {
+      const grown = new Float64Array(Math.min(s.length * 2, RESERVOIR_SIZE));
+      grown.set(s);
+      this.sample = s = grown;
+    }
     if (this.n <= s.length) s[this.n - 1] = x;
     else {
+      // Algorithm R: the n-th value replaces a random slot with probability size/n.
       const j = Math.floor(this.random() * this.n);
       if (j < s.length) s[j] = x;
     }

@@ -3,7 +3,7 @@ import type { ParsedRow } from '../formats/types.js';
 import type { DatasetKind, SchemaColumn } from '../tables.js';
 import { toText } from '../values.js';
 import { ChatProfile, type ChatStats } from './chat.js';
-import { ColumnProfile, type ColumnStats } from './column.js';
+import { ColumnProfile, type ColumnStats, DISTINCT_BUDGET } from './column.js';
 
 export type { ChatStats } from './chat.js';
 export type { ColumnStats } from './column.js';
@@ -11,6 +11,8 @@ export type { ColumnStats } from './column.js';
 export const PREVIEW_ROWS = 50;
 /** Preview cells are for reading, not for analysis: long values are cut. */
 const PREVIEW_CHARS = 1000;
+/** A stored preview stops before this many characters of JSON (wide files get fewer rows). */
+const PREVIEW_BUDGET = 1024 * 1024;
 
 export interface DatasetStats {
   columns: ColumnStats[];
@@ -46,6 +48,8 @@ export class DatasetProfiler {
   private readonly byName = new Map<string, ColumnProfile>();
   private readonly chat = new ChatProfile();
   private readonly preview: Record<string, unknown>[] = [];
+  private previewChars = 0;
+  private readonly budget = { left: DISTINCT_BUDGET };
 
   constructor(private readonly limits: { maxRows: number; maxColumns: number }) {}
 
@@ -61,15 +65,18 @@ export class DatasetProfiler {
           throw datasetTooLarge(
             `The file has more than ${this.limits.maxColumns} columns (row ${this.rows}${row.line ? `, line ${row.line}` : ''}; the limit in forge/datasets)`,
           );
-        col = new ColumnProfile(name, 0x5eed + this.columns.length);
+        col = new ColumnProfile(name, 0x5eed + this.columns.length, this.budget);
         this.columns.push(col);
         this.byName.set(name, col);
       }
       col.add(value);
     }
     this.chat.add(row.cells);
-    if (this.preview.length < PREVIEW_ROWS)
-      this.preview.push(Object.fromEntries(row.cells.map(([k, v]) => [k, previewValue(v)])));
+    if (this.preview.length < PREVIEW_ROWS && this.previewChars < PREVIEW_BUDGET) {
+      const shown = Object.fromEntries(row.cells.map(([k, v]) => [k, previewValue(v)]));
+      this.previewChars += JSON.stringify(shown).length;
+      if (this.preview.length === 0 || this.previewChars <= PREVIEW_BUDGET) this.preview.push(shown);
+    }
   }
 
   finish(): Profile {

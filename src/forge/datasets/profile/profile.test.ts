@@ -153,6 +153,23 @@ describe('column statistics', () => {
     const s = c.stats(10_050);
     expect(s).toMatchObject({ type: 'text', distinct: 10_000, distinct_exact: false, top_exact: false });
   });
+  it('the distinct budget is shared by the columns of a file', () => {
+    const budget = { left: 150 };
+    const a = new ColumnProfile('a', 1, budget);
+    const b = new ColumnProfile('b', 2, budget);
+    for (let i = 0; i < 100; i++) a.add(`a${i}`);
+    for (let i = 0; i < 100; i++) b.add(`b${i}`);
+    expect(a.stats(100)).toMatchObject({ distinct: 100, distinct_exact: true });
+    expect(b.stats(100)).toMatchObject({ distinct: 50, distinct_exact: false });
+    expect(budget.left).toBe(0);
+  });
+  it('long values count by prefix and digest: equal texts meet, different ones do not', () => {
+    const long = (c: string) => `${'p'.repeat(100)}${c}`;
+    const s = statsOf([long('x'), long('x'), long('y')]);
+    expect(s.distinct).toBe(2);
+    expect(s.top![0]!.count).toBe(2);
+    expect(s.top![0]!.value.length).toBeLessThan(100);
+  });
   it('quantiles of a long column come from a seeded reservoir: close to the truth and the same every time', () => {
     const values = Array.from({ length: 50_000 }, (_, i) => i);
     const a = statsOf(values.map(String));
@@ -247,6 +264,19 @@ describe('dataset profile', () => {
     const q = new DatasetProfiler({ maxRows: 100, maxColumns: 10 });
     q.add(row(1, { messages: [] }));
     expect(q.finish().kind).toBe('tabular');
+  });
+  it('a wide file keeps fewer preview rows, never none', () => {
+    const p = new DatasetProfiler({ maxRows: 100, maxColumns: 2000 });
+    // About 310,000 characters of JSON per row: three rows fit in the 1 MiB budget, a fourth does not.
+    const wide = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`c${i}`, 'v'.repeat(300)]));
+    for (let i = 0; i < 10; i++) p.add(row(i + 1, wide));
+    expect(p.finish().preview).toHaveLength(3);
+    // A single row over the budget is still shown.
+    const q = new DatasetProfiler({ maxRows: 100, maxColumns: 5000 });
+    const huge = Object.fromEntries(Array.from({ length: 4000 }, (_, i) => [`c${i}`, 'v'.repeat(300)]));
+    q.add(row(1, huge));
+    q.add(row(2, huge));
+    expect(q.finish().preview).toHaveLength(1);
   });
   it('cuts long values in the preview', () => {
     const p = new DatasetProfiler({ maxRows: 100, maxColumns: 10 });
