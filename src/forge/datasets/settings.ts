@@ -27,7 +27,7 @@ export const datasetSettings = defineSection({
       .max(100_000)
       .default(2000)
       .describe(
-        'Most columns in one file; more is refused with 413 (each column keeps up to 10,000 distinct values while profiling)',
+        'Most columns in one file; more is refused with 413 (profiling memory grows with the column count)',
       ),
   }),
 });
