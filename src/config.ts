@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -16,6 +17,47 @@ const csv = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter(Boolean),
 );
+
+/** One entry of POLAR_EGRESS_ALLOW: a CIDR, a single address, a host name or a `*.suffix` wildcard. */
+export interface EgressAllowList {
+  /** Lower-case names without a trailing dot; `*.example.com` matches every name under example.com. */
+  readonly hosts: readonly string[];
+  readonly cidrs: readonly { address: string; prefix: number; family: 'ipv4' | 'ipv6' }[];
+}
+
+const HOST_NAME =
+  /^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+
+const egressAllow = csv.transform((entries, ctx): EgressAllowList => {
+  const hosts: string[] = [];
+  const cidrs: EgressAllowList['cidrs'][number][] = [];
+  for (const raw of entries) {
+    const entry = raw.toLowerCase().replace(/^\[(.*)\](\/\d+)?$/, '$1$2');
+    const [address = '', prefixText, extra] = entry.split('/');
+    const family = isIP(address);
+    if (family !== 0 && extra === undefined) {
+      const max = family === 4 ? 32 : 128;
+      const prefix = prefixText === undefined ? max : Number(prefixText);
+      if (/^\d{1,3}$/.test(prefixText ?? String(max)) && prefix <= max) {
+        cidrs.push({ address, prefix, family: family === 4 ? 'ipv4' : 'ipv6' });
+        continue;
+      }
+    } else if (
+      prefixText === undefined &&
+      HOST_NAME.test(entry.replace(/\.$/, '')) &&
+      // A name whose last label is a number is an IPv4 spelling to the URL parser (127.1, 0x7f.1).
+      !/(^|\.)(\d+|0x[0-9a-f]*)\.?$/.test(entry)
+    ) {
+      hosts.push(entry.replace(/\.$/, ''));
+      continue;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      message: `'${raw}' is not a host name, an IP address or a CIDR such as 10.0.0.0/8`,
+    });
+  }
+  return { hosts, cidrs };
+});
 
 const envSchema = z.object({
   /** Where the embedded database, logs, secrets and artifacts live. */
@@ -96,6 +138,12 @@ const envSchema = z.object({
     .int()
     .min(1)
     .default(20 * 1024 ** 3),
+  /**
+   * Private addresses the gateway may reach (comma-separated hosts and CIDRs, e.g. 127.0.0.0/8,vllm.lan):
+   * private, loopback and unique-local ranges are refused unless listed; link-local (cloud metadata),
+   * unspecified and multicast addresses are refused always.
+   */
+  POLAR_EGRESS_ALLOW: egressAllow.default({ hosts: [], cidrs: [] }),
   /** Path-style URLs (bucket in the path); most S3-compatible servers need them. Default: on when an endpoint is set. */
   POLAR_S3_FORCE_PATH_STYLE: bool.optional(),
 });
@@ -133,6 +181,8 @@ export interface Config {
   readonly url: string | undefined;
   readonly token: string | undefined;
   readonly configDir: string;
+  /** Private destinations the gateway may connect to (POLAR_EGRESS_ALLOW). */
+  readonly egressAllow: EgressAllowList;
 }
 
 export class ConfigError extends Error {
@@ -187,6 +237,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     url: e.POLAR_URL,
     token: e.POLAR_TOKEN,
     configDir: resolve(e.POLAR_CONFIG_DIR),
+    egressAllow: Object.freeze({
+      hosts: Object.freeze([...e.POLAR_EGRESS_ALLOW.hosts]),
+      cidrs: Object.freeze(e.POLAR_EGRESS_ALLOW.cidrs.map((c) => Object.freeze({ ...c }))),
+    }),
     ...overrides,
   });
 }
