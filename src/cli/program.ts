@@ -3,6 +3,8 @@ import { registerAdmin } from './commands/admin.js';
 import { registerAudit } from './commands/audit.js';
 import { registerAuth } from './commands/auth.js';
 import { registerChat } from './commands/chat.js';
+import { registerDatasets } from './commands/datasets.js';
+import { registerJobs } from './commands/jobs.js';
 import { registerKeys } from './commands/keys.js';
 import { registerModels } from './commands/models.js';
 import { registerPull } from './commands/pull.js';
@@ -10,10 +12,13 @@ import { registerServing } from './commands/serving.js';
 import { registerSettings } from './commands/settings.js';
 import { registerShell } from './commands/shell.js';
 import { registerStatus } from './commands/status.js';
+import { registerTrain } from './commands/train.js';
 import { registerUsers } from './commands/users.js';
+import { registerWorkers } from './commands/workers.js';
 import type { CliContext } from './context.js';
 import { describeError, EXIT_CODES_HELP, exitCodeFor } from './errors.js';
 import { registerServe } from './serve.js';
+import { registerWorker } from './worker.js';
 
 export const VERSION = '0.1.0';
 
@@ -47,6 +52,7 @@ export function createProgram(ctx: CliContext): Command {
     .exitOverride();
 
   if (!ctx.inShell) registerServe(program);
+  if (!ctx.inShell) registerWorker(program);
   registerAuth(program, ctx);
   registerUsers(program, ctx);
   registerKeys(program, ctx);
@@ -54,6 +60,10 @@ export function createProgram(ctx: CliContext): Command {
   registerPull(program, ctx);
   registerServing(program, ctx);
   registerChat(program, ctx);
+  registerDatasets(program, ctx);
+  registerTrain(program, ctx);
+  registerJobs(program, ctx);
+  registerWorkers(program, ctx);
   registerStatus(program, ctx);
   registerSettings(program, ctx);
   registerAudit(program, ctx);
