@@ -268,10 +268,10 @@ export function createWorkerPool(deps: PoolDeps) {
       const w = workers.get(id);
       if (!w) return undefined;
       w.draining = false;
-      if (w.state === 'busy') {
-        w.state = 'stopped';
-        w.stop?.abort('release' satisfies StopReason);
-      } else setState(w, 'stopped');
+      const busy = w.state === 'busy';
+      setState(w, 'stopped');
+      // Its job goes back to the queue; the worker shows the job id until then.
+      if (busy) w.stop?.abort('release' satisfies StopReason);
       return view(w);
     },
 
