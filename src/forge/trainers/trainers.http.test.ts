@@ -341,16 +341,18 @@ describe('jobs that name a trainer', () => {
   });
 
   it("the trainer's timeout kills it and fails the job without retrying", async () => {
-    const name = await trainer({ timeout_seconds: 1 });
+    const name = await trainer({ timeout_seconds: 3 });
     const job = await dispatch(t, dev.token, spec(name, { hang: true, spawn_child: true }));
+    await waitFor(() => existsSync(beside(job.job_id, 'child')), 10_000, 'the trainer to start its child');
+    const child = readPid(job.job_id, 'child');
     const done = await waitForJob(t, dev.token, job.job_id);
     expect(done).toMatchObject({
       state: 'failed',
       attempts: 1,
       error: { code: 'timeout', transient: false },
     });
-    expect(done.error.message).toContain('timeout of 1 s');
-    await waitFor(() => !isAlive(readPid(job.job_id, 'child')), 5000, 'the grandchild to end');
+    expect(done.error.message).toContain('timeout of 3 s');
+    await waitFor(() => !isAlive(child), 5000, 'the grandchild to end');
   });
 
   it('a failure the trainer calls permanent is not retried; an ordinary failure is', async () => {
