@@ -261,7 +261,7 @@ describe('runs: filters, ordering, pages and comparison', () => {
         await finishedRun(dev, 'sweep', c, m, { minutesAgo: 50 - i, series: [...series] })
       ).runId;
   });
-  const names = (runs: { name: unknown }[]) => runs.map((r) => r.name);
+  const names = (runs: { [k: string]: unknown }[]) => runs.map((r) => r.name);
 
   it('filters by metric, param and status, all at once', async () => {
     expect(names(await runsOf(dev.token, 'experiment=sweep&filter=metrics.accuracy>0.9'))).toEqual([
