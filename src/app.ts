@@ -10,7 +10,7 @@ import { CORE_SECTIONS, type CoreDeps, composeCore } from './core/compose.js';
 import type { HubImport } from './core/hub-import/index.js';
 import { formatOpenAIError } from './core/openai/errors.js';
 import type { Registry } from './core/registry/index.js';
-import { composeForge, FORGE_SECTIONS, type Forge } from './forge/compose.js';
+import { composeForge, FORGE_SECTIONS, type Forge, type ForgeOptions } from './forge/compose.js';
 import { createMaintenanceHooks, type MaintenanceHooks } from './hub/admin/maintenance.js';
 import { createSystemStateRepository } from './hub/admin/repository.js';
 import { adminRoutes } from './hub/admin/routes.js';
@@ -80,6 +80,8 @@ export interface AppDeps {
   hubClient?: CoreDeps['hubClient'];
   /** Runtimes beyond the built-in ones (tests add a scripted one). */
   runtimes?: CoreDeps['runtimes'];
+  /** Forge's trainer and worker options (tests run a scripted trainer). */
+  forge?: ForgeOptions;
 }
 
 export interface Services {
@@ -146,7 +148,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       ? createRedisFanout({
           redis: deps.redis,
           log: deps.logger,
-          ...(deps.eventChannel ? { channel: deps.eventChannel } : {}),
+          channel: deps.eventChannel ?? `${config.redisPrefix}:events`,
         })
       : undefined;
   const bus = deps.bus ?? createEventBus(db, fanout);
@@ -233,7 +235,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     metricsRegistry: metrics.registry,
   });
   const { registry, hubImport } = core;
-  const forge = await composeForge(config, { db, audit, bus, settings, log: deps.logger, core });
+  const forge = await composeForge(config, {
+    db,
+    audit,
+    bus,
+    settings,
+    log: deps.logger,
+    core,
+    options: deps.forge,
+    masterKey: deps.masterKey,
+    redis: deps.redis,
+  });
   const services: Services = {
     bus,
     events,
