@@ -2,6 +2,7 @@ import type { ModelStep } from '../types.js';
 import { kmeans } from './cluster/kmeans.js';
 import { linearRegression, ridge } from './linear/linear.js';
 import { logisticRegression } from './linear/logistic.js';
+import { mlpClassifier, mlpRegressor } from './mlp/steps.js';
 import { randomForestClassifier, randomForestRegressor } from './trees/forest-steps.js';
 import { gbdtClassifier, gbdtRegressor } from './trees/gbdt-steps.js';
 
@@ -15,4 +16,6 @@ export const MODEL_STEPS: ModelStep[] = [
   gbdtRegressor,
   randomForestClassifier,
   randomForestRegressor,
+  mlpClassifier,
+  mlpRegressor,
 ];

@@ -1,0 +1,1 @@
+export { mlpClassifier, mlpRegressor } from './steps.js';
