@@ -10,6 +10,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { createJobRepository } from '../../src/forge/jobs/repository.js';
 import { type Database, openPostgres } from '../../src/platform/db/client.js';
 import { isAlive, SMALL_CSV, uploadCsv, waitFor } from '../helpers/training.js';
 import { BIN, env, ROOT } from './helpers.js';
@@ -130,19 +131,7 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('polar worker processes over Postgr
   };
   const workerOfPid = (pid: number | undefined) => workers.find((w) => w.pid === pid);
 
-  beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist/worker.js')))
-      throw new Error('Run `npm run build` first (npm test does)');
-    const admin = new pg.Client({ connectionString: DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
-    const u = new URL(DATABASE_URL!);
-    u.pathname = `/${dbName}`;
-    dbUrl = u.toString();
-    database = await openPostgres(dbUrl, 5);
-    await database.migrate();
-    redis = new Redis(REDIS_URL!);
+  const startNode = async () => {
     const config = loadConfig({
       POLAR_DATA_DIR: dataDir,
       POLAR_LOG_FILES: 'false',
@@ -163,6 +152,22 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('polar worker processes over Postgr
       payload: { username: 'admin', password: PASSWORD },
     });
     token = login.json().token;
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'dist/worker.js')))
+      throw new Error('Run `npm run build` first (npm test does)');
+    const admin = new pg.Client({ connectionString: DATABASE_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    await admin.end();
+    const u = new URL(DATABASE_URL!);
+    u.pathname = `/${dbName}`;
+    dbUrl = u.toString();
+    database = await openPostgres(dbUrl, 5);
+    await database.migrate();
+    redis = new Redis(REDIS_URL!);
+    await startNode();
     // Stored, so the worker processes read them too; this node runs no worker of its own.
     await call('PUT', '/settings/forge/workers', {
       count: 0,
@@ -292,5 +297,26 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('polar worker processes over Postgr
       10_000,
       'the dead worker to drop',
     );
+  });
+
+  it('the node restarts while workers run: no queued or running job is lost, none runs twice', async () => {
+    const alive = workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null);
+    expect(alive).toHaveLength(1);
+    const running = await dispatch({ duration_ms: 2000, ticks: 4 });
+    await until(running.job_id, (x) => x.state === 'running');
+    const queued = await dispatch({ duration_ms: 100 });
+    expect((await job(queued.job_id)).state).toBe('queued');
+    await app.close();
+    const jobs = createJobRepository(database.db);
+    await waitFor(
+      async () => (await jobs.get(queued.job_id))?.state === 'succeeded',
+      30_000,
+      'the jobs to finish with the node down',
+    );
+    await startNode();
+    for (const id of [running.job_id, queued.job_id]) {
+      expect(await job(id)).toMatchObject({ state: 'succeeded', attempts: 1 });
+      expect(runsOf(id)).toBe('1\n');
+    }
   });
 });
