@@ -207,6 +207,7 @@ export function createSearchRunner(deps: SearchRunnerDeps) {
   }
 
   async function fail(search: SearchRow, trials: TrialRow[], code: string, message: string) {
+    await cleanup(trials);
     const now = deps.now();
     const row = await deps.repo.updateParent(
       search.jobId,
@@ -220,7 +221,6 @@ export function createSearchRunner(deps: SearchRunnerDeps) {
       now,
     );
     await deps.repo.setPhase(search.jobId, 'done', now);
-    await cleanup(trials);
     if (row) await deps.events.job(row, 'job.failed');
   }
 
@@ -251,6 +251,12 @@ export function createSearchRunner(deps: SearchRunnerDeps) {
           metrics: bestJob.metrics,
           trialJobId: bestJob.id,
         }));
+      await deps.experiments.annotateJob(bestJob.id, {
+        tags: { 'polar.best_trial': 'true' },
+        artifacts: { model: { id: result.model_id, name: result.model_name, version: result.version } },
+      });
+      // Registered: the trials' pipelines are no longer needed, and are gone before anyone sees the end.
+      await cleanup(trials);
       const now = deps.now();
       // A cancel that came while registering wins the parent's state; the version stays registered.
       const row = await deps.repo.updateParent(
@@ -268,11 +274,6 @@ export function createSearchRunner(deps: SearchRunnerDeps) {
         now,
       );
       await deps.repo.setPhase(search.jobId, 'done', now, best.id);
-      await deps.experiments.annotateJob(bestJob.id, {
-        tags: { 'polar.best_trial': 'true' },
-        artifacts: { model: { id: result.model_id, name: result.model_name, version: result.version } },
-      });
-      await cleanup(trials);
       if (row) await deps.events.job(row, 'job.succeeded');
     } catch (err) {
       if (err instanceof AppError && err.status < 500) return fail(search, trials, err.code, err.message);
