@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import pino from 'pino';
@@ -55,14 +55,15 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('polar worker processes over Postgr
   let dataset: { id: string; version: number };
   const workers: Worker[] = [];
 
-  const as = (tok: string, o: { headers?: Record<string, string> }) =>
-    app.inject({
-      ...o,
-      headers: { ...o.headers, authorization: `Bearer ${tok}` },
-    } as Parameters<typeof app.inject>[0]);
+  const as = (tok: string, o: InjectOptions) =>
+    app.inject({ ...o, headers: { ...o.headers, authorization: `Bearer ${tok}` } });
   const api = { as };
   const call = async (method: string, url: string, payload?: object) => {
-    const res = await as(token, { method, url: `/api/v1${url}`, ...(payload ? { payload } : {}) });
+    const res = await as(token, {
+      method: method as 'GET',
+      url: `/api/v1${url}`,
+      ...(payload ? { payload } : {}),
+    });
     expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(300);
     return res.json();
   };
