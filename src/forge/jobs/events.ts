@@ -6,6 +6,9 @@ import { toLogLine, toTrainingJob } from './schema.js';
 /** Internal signal that asks whichever node runs a job to stop it now (a cancel from another node). */
 export const STOP_JOB_SIGNAL = 'training.stop_job';
 
+/** Log lines carried by one event; a burst beyond it is read from the API. */
+const EVENT_LINES = 200;
+
 export type JobEventType =
   | 'job.queued'
   | 'job.running'
@@ -27,9 +30,16 @@ export function createJobEvents(bus: EventBus, log: Logger) {
     async job(row: JobRow, type: JobEventType): Promise<void> {
       await send('training', type, toTrainingJob(row), row.ownerId);
     },
+    /** At most EVENT_LINES lines per event; `more` counts the rest, which /logs?after= serves. */
     async logs(row: Pick<JobRow, 'id' | 'ownerId'>, lines: LogRow[]): Promise<void> {
       if (lines.length === 0) return;
-      await send('training', 'job.logs', { job_id: row.id, lines: lines.map(toLogLine) }, row.ownerId);
+      const shown = lines.slice(0, EVENT_LINES).map(toLogLine);
+      await send(
+        'training',
+        'job.logs',
+        { job_id: row.id, lines: shown, more: lines.length - shown.length },
+        row.ownerId,
+      );
     },
     async metrics(
       row: Pick<JobRow, 'id' | 'ownerId'>,

@@ -236,6 +236,27 @@ describe('reading jobs', () => {
     expect(lines[0]).toMatch(/^Attempt 1 of 3 on worker /);
     expect(lines.at(-1)).toMatch(/^Registered as version \d+ of /);
   });
+
+  it('keeps at most 10000 log lines per attempt and says how many were left out', async () => {
+    const job = await dispatch(t, dev.token, scriptedSpec(dataset, { logs: 10_050 }));
+    await waitForJob(t, dev.token, job.job_id, undefined, 60_000);
+    const lines: string[] = [];
+    for (let after = 0; ; ) {
+      const page = (
+        await t.as(dev.token, {
+          method: 'GET',
+          url: `/api/v1/training/${job.job_id}/logs?limit=1000&after=${after}`,
+        })
+      ).json();
+      lines.push(...page.items.map((l: { message: string }) => l.message));
+      if (page.next_after === null) break;
+      after = page.next_after;
+    }
+    const fromTrainer = lines.filter((l) => /^line \d+$/.test(l) || l === 'a line on stderr');
+    expect(fromTrainer).toHaveLength(10_000);
+    expect(lines.some((l) => /^Registered as version /.test(l))).toBe(true);
+    expect(lines.at(-1)).toBe('51 more lines of the trainer were left out (at most 10000 per attempt)');
+  });
 });
 
 describe('retries', () => {

@@ -22,6 +22,8 @@ export type StopReason = 'cancel' | 'release' | 'lost' | 'timeout';
 const DONE_FILE = 'done.json';
 /** Logs, metrics and progress are written and announced at most this often per job. */
 const FLUSH_MS = 1000;
+/** Trainer log lines kept per attempt: one that prints without end must not fill the database. */
+const MAX_LOG_LINES = 10_000;
 
 export interface RunJobDeps {
   repo: JobRepository;
@@ -112,8 +114,16 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
   let points: NewMetric[] = [];
   let fraction = 0;
   let progressDirty = false;
+  let logLines = 0;
+  let logsLeftOut = 0;
   const addLog = (level: NewLog['level'], message: string) =>
     logs.push({ jobId, attempt, level, message, at: deps.now() });
+  // Only what the trainer prints is capped; the worker's own few lines say how the attempt went.
+  const addTrainerLog = (level: NewLog['level'], message: string) => {
+    if (logLines >= MAX_LOG_LINES) return void logsLeftOut++;
+    logLines++;
+    addLog(level, message);
+  };
   const progressSet = (): HeldUpdate => ({
     progress: fraction * 100,
     etaSeconds: estimateEta(fraction, deps.now().getTime() - startedAt.getTime()),
@@ -215,7 +225,7 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
             progressDirty = true;
           },
           onMetric: (name, value, step) => points.push({ jobId, attempt, name, step, value, at: deps.now() }),
-          onLog: (level, message) => addLog(level, message),
+          onLog: (level, message) => addTrainerLog(level, message),
           onSpawn: (pid) => deps.onSpawn?.(jobId, pid),
         });
         checkStopped();
@@ -265,6 +275,11 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
   } finally {
     for (const t of timers) clearInterval(t);
     stop.removeEventListener('abort', onStop);
+    if (logsLeftOut > 0)
+      addLog(
+        'warn',
+        `${logsLeftOut} more lines of the trainer were left out (at most ${MAX_LOG_LINES} per attempt)`,
+      );
     await flush();
   }
 
