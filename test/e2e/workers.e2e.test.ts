@@ -260,6 +260,12 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('polar worker processes over Postgr
     const onDraining = await until(short.job_id, (x) => x.state === 'running');
     expect(await pidOf(onDraining.worker_id as string)).toBe(draining.pid);
     draining.proc.kill('SIGTERM');
+    // The node sees it from its row: draining, still on its job.
+    await waitFor(
+      async () => (await listWorkers()).find((w) => w.pid === draining.pid)?.state === 'draining',
+      5000,
+      'the node to see the worker draining',
+    );
     const next = await dispatch({ duration_ms: 100 });
     expect(await until(short.job_id, ended)).toMatchObject({ state: 'succeeded', attempts: 1 });
     expect(await draining.exited).toBe(0);

@@ -67,7 +67,8 @@ export function createWorkerPool(deps: PoolDeps) {
       id: w.id,
       host,
       pid: process.pid,
-      state: w.state,
+      // Other nodes see a worker only through this row: a draining one must not look merely busy.
+      state: w.draining && w.state === 'busy' ? 'draining' : w.state,
       currentJobId: w.jobId,
       startedAt: w.startedAt,
       heartbeatAt: deps.now(),
