@@ -60,9 +60,9 @@ function redact(url: string): string {
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** The bench Redis URL if it answers PING within a second, else why not. */
-export async function benchRedis(): Promise<{ url: string } | { skipped: string }> {
-  const url = process.env.POLAR_BENCH_REDIS_URL ?? DEFAULT_REDIS_URL;
+/** The bench Redis URL (or `fallback`) if it answers PING within a second, else why not. */
+export async function benchRedis(fallback?: string): Promise<{ url: string } | { skipped: string }> {
+  const url = process.env.POLAR_BENCH_REDIS_URL ?? fallback ?? DEFAULT_REDIS_URL;
   const u = new URL(url);
   const answer = await new Promise<string>((resolve) => {
     const socket = connect({ host: u.hostname, port: Number(u.port || 6379) });

@@ -7,13 +7,15 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { authRead } from './auth-read.js';
+import { dispatch } from './dispatch.js';
 import { importBench } from './import.js';
 import { type Benchmark, markdownTable, type Section } from './lib.js';
 import { registry } from './registry.js';
 import { serving } from './serving.js';
 import { startup } from './startup.js';
+import { trainers } from './trainers.js';
 
-const BENCHMARKS: Benchmark[] = [authRead, startup, registry, importBench, serving];
+const BENCHMARKS: Benchmark[] = [authRead, startup, registry, importBench, serving, dispatch, trainers];
 const RESULTS_DIR = new URL('./results/', import.meta.url).pathname;
 
 function options() {

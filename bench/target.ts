@@ -1,7 +1,7 @@
 /**
  * One server under load, in its own process so the load generator does not share its event loop.
  * Usage: node --import tsx bench/target.ts bare|polar  (polar reads POLAR_BENCH_TARGET_DATABASE_URL,
- * POLAR_BENCH_TARGET_REDIS_URL and POLAR_BENCH_TARGET_HF_ENDPOINT).
+ * POLAR_BENCH_TARGET_REDIS_URL, POLAR_BENCH_TARGET_REDIS_PREFIX and POLAR_BENCH_TARGET_HF_ENDPOINT).
  * Prints one JSON line `{ url, token }` on stdout when ready; exits on SIGTERM.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,6 +44,7 @@ async function polar(): Promise<{ ready: Ready; close: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'polar-bench-'));
   const databaseUrl = process.env.POLAR_BENCH_TARGET_DATABASE_URL;
   const redisUrl = process.env.POLAR_BENCH_TARGET_REDIS_URL;
+  const redisPrefix = process.env.POLAR_BENCH_TARGET_REDIS_PREFIX;
   const hfEndpoint = process.env.POLAR_BENCH_TARGET_HF_ENDPOINT;
   const config = loadConfig({
     POLAR_DATA_DIR: dataDir,
@@ -53,6 +54,7 @@ async function polar(): Promise<{ ready: Ready; close: () => Promise<void> }> {
     POLAR_ADMIN_PASSWORD: ADMIN_PASSWORD,
     ...(databaseUrl ? { POLAR_DATABASE_URL: databaseUrl } : {}),
     ...(redisUrl ? { POLAR_REDIS_URL: redisUrl } : {}),
+    ...(redisPrefix ? { POLAR_REDIS_PREFIX: redisPrefix } : {}),
     ...(hfEndpoint ? { POLAR_HF_ENDPOINT: hfEndpoint } : {}),
   });
   const server = await startServer(config, {
