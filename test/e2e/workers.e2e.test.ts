@@ -326,4 +326,23 @@ describe.skipIf(!DATABASE_URL || !REDIS_URL)('polar worker processes over Postgr
       expect(runsOf(id)).toBe('1\n');
     }
   });
+
+  it('a pipeline job (the built-in tabular trainer) runs on a worker process as well', async () => {
+    const j = (await call('POST', '/training/dispatch', {
+      name: 'remote-pipeline',
+      dataset_id: dataset.id,
+      dataset_version: dataset.version,
+      task: 'classification',
+      target: 'y',
+      steps: [{ type: 'logistic_regression' }],
+    })) as JobView;
+    const done = await until(j.job_id, ended);
+    expect(done).toMatchObject({ state: 'succeeded', attempts: 1, result: { version: 1 } });
+    // Run by a worker of a `polar worker` process: the node runs none of its own.
+    const remote = (await listWorkers()).filter((w) => !w.local).map((w) => w.id);
+    const [line] = await workerLines(j.job_id);
+    expect(remote.some((id) => line?.endsWith(`on worker ${id}`))).toBe(true);
+    const v = await call('GET', '/models/remote-pipeline/versions/1');
+    expect(v).toMatchObject({ format: 'polar-tabular', lineage: { job_id: j.job_id } });
+  });
 });
