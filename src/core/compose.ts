@@ -10,6 +10,7 @@ import type { Db } from '../platform/db/client.js';
 import type { EventBus } from '../platform/events/bus.js';
 import { createArtifactStore } from './artifacts/factory.js';
 import type { ArtifactStore } from './artifacts/store.js';
+import { createGateway, GATEWAY_SECTIONS, type Gateway, type GatewayOptions } from './gateway/index.js';
 import { createHubImport, type HubImport } from './hub-import/index.js';
 import { downloadRoutes } from './hub-import/routes.js';
 import { createChat } from './inference/chat.js';
@@ -30,7 +31,7 @@ import { parseModelRef, resolveTarget } from './serving/target.js';
 import { createUsageRecorder } from './serving/usage/index.js';
 
 /** Core's settings sections; the settings service must know them before it loads. */
-export const CORE_SECTIONS = [...REGISTRY_SECTIONS, runtimeSettings];
+export const CORE_SECTIONS = [...REGISTRY_SECTIONS, runtimeSettings, ...GATEWAY_SECTIONS];
 
 export interface CoreDeps {
   db: Db;
@@ -48,6 +49,8 @@ export interface CoreDeps {
   runtimes?: RuntimeEntry[] | undefined;
   /** Where inference metrics go (the app's Prometheus registry). */
   metricsRegistry: MetricsRegistry;
+  /** How the gateway resolves upstream hosts (tests stage DNS answers). */
+  gateway?: GatewayOptions | undefined;
 }
 
 export interface Core {
@@ -59,6 +62,8 @@ export interface Core {
   inference: InferenceService;
   /** Forge plugs its tabular pipeline runtime in here. */
   runtimes: RuntimeRegistry;
+  /** External providers behind the egress policy. */
+  gateway: Gateway;
   /** Core's routes, to be registered under /api/v1. */
   routes: FastifyPluginAsync;
   /** The OpenAI-compatible API, to be registered under /v1. */
@@ -89,6 +94,12 @@ export async function composeCore(config: Config, deps: CoreDeps): Promise<Core>
     dataDir: config.dataDir,
     endpoint: config.hfEndpoint,
     ...(deps.hubClient ? { client: deps.hubClient } : {}),
+  });
+  const gateway = createGateway({
+    ...deps,
+    registry,
+    egressAllow: config.egressAllow,
+    options: deps.gateway,
   });
   const parameters = createModelParameters({
     db: deps.db,
@@ -154,6 +165,7 @@ export async function composeCore(config: Config, deps: CoreDeps): Promise<Core>
     await api.register(parameterRoutes, { parameters });
     await api.register(servingRoutes, { serving });
     await api.register(inferenceRoutes, { inference, chat });
+    await api.register(gateway.routes);
   };
   const openai = createOpenAI({
     inference,
@@ -172,9 +184,11 @@ export async function composeCore(config: Config, deps: CoreDeps): Promise<Core>
     manager,
     inference,
     runtimes,
+    gateway,
     routes,
     openaiRoutes,
     async close() {
+      gateway.close();
       await manager.close();
       await usage.close();
     },
