@@ -80,6 +80,8 @@ export interface AppDeps {
   hubClient?: CoreDeps['hubClient'];
   /** Runtimes beyond the built-in ones (tests add a scripted one). */
   runtimes?: CoreDeps['runtimes'];
+  /** How the gateway resolves upstream host names (tests stage DNS answers). */
+  gateway?: CoreDeps['gateway'];
   /** Forge's trainer and worker options (tests run a scripted trainer). */
   forge?: ForgeOptions;
 }
@@ -233,6 +235,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     hubClient: deps.hubClient,
     runtimes: deps.runtimes,
     metricsRegistry: metrics.registry,
+    gateway: deps.gateway,
   });
   const { registry, hubImport } = core;
   const forge = await composeForge(config, {
