@@ -30,7 +30,7 @@ export interface WorkerDeps {
   masterKey: Buffer;
   /** Shared with the nodes: events (cancels, settings changes) and the BullMQ dispatch. */
   redis: Redis;
-  /** Workers this process runs; forge/workers.count (the nodes' setting) when absent. */
+  /** Workers this process runs; forge/workers.count (the nodes' setting) when absent (tests). */
   concurrency?: number | undefined;
   /** How often idle workers look for work nobody announced (default 2 s). */
   pollMs?: number | undefined;

@@ -12,12 +12,12 @@ export function registerWorker(program: Command) {
   program
     .command('worker')
     .description('Run training jobs for a deployment (needs POLAR_DATABASE_URL and POLAR_REDIS_URL)')
-    .option('--concurrency <n>', 'jobs this process runs at once (default: the forge/workers count setting)')
+    .option('--concurrency <n>', 'jobs this process runs at once', '1')
     .option(
       '--data-dir <dir>',
       'data directory for job outputs and the local artifact store (POLAR_DATA_DIR)',
     )
-    .action(async (opts: { concurrency?: string; dataDir?: string }) => {
+    .action(async (opts: { concurrency: string; dataDir?: string }) => {
       const fail = (message: string): never => {
         process.stderr.write(`${message}\n`);
         process.exit(2);
@@ -34,12 +34,11 @@ export function registerWorker(program: Command) {
           'polar worker: set POLAR_DATABASE_URL (PostgreSQL); the embedded database serves one process only',
         );
       if (!config.redisUrl) fail('polar worker: set POLAR_REDIS_URL; workers and nodes meet through Redis');
-      let concurrency: number | undefined;
-      if (opts.concurrency !== undefined) {
-        concurrency = Number(opts.concurrency);
-        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
-          fail('polar worker: --concurrency must be a whole number from 1 to 64');
-      }
+      // Its own count, not forge/workers.count: that setting sizes the nodes' in-process pools, and
+      // a deployment that sets it to 0 (nodes do not train) still wants its worker processes to.
+      const concurrency = Number(opts.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+        fail('polar worker: --concurrency must be a whole number from 1 to 64');
       const { startWorker } = await import('../worker.js');
       let running: Awaited<ReturnType<typeof startWorker>>;
       try {
