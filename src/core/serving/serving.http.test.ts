@@ -219,7 +219,12 @@ describe('parameters and requests', () => {
     expect(many.json()).toMatchObject({ count: 2, predictions: [1, 5] });
     expect((await post(plain, `/api/v1/models/${m.id}/predict_batch`, { rows: [] })).statusCode).toBe(400);
     const rows = await post(plain, `/api/v1/models/${m.id}/predict`, { rows: [{ a: 2 }, { a: 1, b: 1 }] });
-    expect(rows.json(), rows.body).toMatchObject({ count: 2, predictions: [2, 2], probabilities: null, labels: null });
+    expect(rows.json(), rows.body).toMatchObject({
+      count: 2,
+      predictions: [2, 2],
+      probabilities: null,
+      labels: null,
+    });
     expect(
       (await post(plain, `/api/v1/models/${m.id}/predict`, { rows: [{ a: 1 }], input: { a: 1 } })).statusCode,
     ).toBe(400);
