@@ -412,6 +412,31 @@ describe('registering remote models', () => {
   });
 });
 
+describe('documentation and settings', () => {
+  it('documents every route, and no answer schema has a key field', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    for (const [path, method] of [
+      ['/api/v1/providers', 'get'],
+      ['/api/v1/providers', 'post'],
+      ['/api/v1/providers/{provider_id}', 'patch'],
+      ['/api/v1/providers/{provider_id}/test', 'post'],
+      ['/api/v1/providers/{provider_id}/models', 'get'],
+      ['/api/v1/providers/{provider_id}/models/register', 'post'],
+    ] as const)
+      expect(doc.paths[path]?.[method], `${method} ${path}`).toBeTruthy();
+    const schemas = doc.components.schemas;
+    expect(schemas.CreateProvider.properties.kind.enum).toEqual(['openai', 'azure-openai', 'ollama']);
+    expect(schemas.Provider.properties).not.toHaveProperty('api_key');
+    expect(schemas.Provider.properties.api_key_set).toMatchObject({ type: 'boolean' });
+  });
+
+  it('exposes the upstream limits as settings an admin can change', async () => {
+    const res = await admin({ method: 'GET', url: '/api/v1/settings/gateway/upstream' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(JSON.stringify(res.json())).toContain('stream_idle_timeout_ms');
+  });
+});
+
 describe('secrets', () => {
   it('never appear in answers, logs, audit records or events', async () => {
     const audit = await admin({ method: 'GET', url: '/api/v1/audit?limit=500&target_type=provider' });
