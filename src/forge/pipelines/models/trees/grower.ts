@@ -8,9 +8,10 @@ import type { Rng } from '../../random.js';
 import {
   type BinnedData,
   buildHistogram,
-  buildHistogramByColumn,
-  buildRootHistogram,
+  buildPackedByColumn,
+  buildPackedByRow,
   nodeScore,
+  type Packed,
   type SplitCandidate,
   type SplitLimits,
   scanFeature,
@@ -109,8 +110,8 @@ export class TreeGrower {
       this.scratch = new Uint32Array(m);
     }
     this.indices.set(rows);
-    this.currentRows = rows;
     this.gh = gh;
+    this.packed = channels === 1 && opts.featuresPerSplit === null ? this.pack(rows, gh) : null;
     const tree: GrownTree = {
       feature: [],
       bin: [],
@@ -121,12 +122,22 @@ export class TreeGrower {
       leaves: [],
     };
     const total = new Float64Array(s);
-    for (let i = 0; i < m; i++) {
-      const idx = rows[i]!;
-      for (let c = 0; c <= channels; c++) total[c]! += gh[idx * (channels + 1) + c]!;
+    const root = this.addNode(tree, 0, m, 0, total);
+    if (this.packed && m >= 2 * opts.minSamplesLeaf) {
+      // Every row is in exactly one bin of feature 0, so the root's sums come with its histogram.
+      root.hist = this.acquire();
+      this.fill(root, root.hist, null, this.d.nf);
+      for (let b = 0; b < this.d.binStride; b++) {
+        total[0]! += root.hist[3 * b]!;
+        total[1]! += root.hist[3 * b + 1]!;
+      }
+    } else {
+      for (let i = 0; i < m; i++) {
+        const idx = rows[i]!;
+        for (let c = 0; c <= channels; c++) total[c]! += gh[idx * (channels + 1) + c]!;
+      }
     }
     total[channels + 1] = m;
-    const root = this.addNode(tree, 0, m, 0, total);
     const open: Node[] = [];
     const heap = opts.maxLeafNodes !== null && opts.leafwise;
     const fifo = opts.maxLeafNodes !== null && !opts.leafwise;
@@ -146,10 +157,9 @@ export class TreeGrower {
       }
       return top;
     };
-    if (this.splittable(root)) {
-      this.findSplit(root, null);
-      if (root.split) push(root);
-    }
+    if (this.splittable(root)) this.findSplit(root, root.hist);
+    if (root.split) push(root);
+    else this.release(root);
     let leaves = 1;
     for (let node = pop(); node; node = pop()) {
       if (opts.maxLeafNodes !== null && leaves >= opts.maxLeafNodes) {
@@ -233,33 +243,43 @@ export class TreeGrower {
   }
 
   private fill(n: Node, hist: Float64Array, features: Int32Array | null, k: number): void {
-    if (this.channels === 1 && features === null && n.id === 0) {
-      // Boosting grows every tree from the same rows: the root's counts never change.
-      if (this.rootCounts && this.rootRows === this.currentRows) {
-        buildRootHistogram(this.d, hist, this.indices, n.end, this.gh, this.rootCounts);
-        return;
+    if (this.packed && features === null) {
+      if (n.id === 0) buildPackedByRow(this.d, hist, this.indices, n.start, n.end, this.packed);
+      else {
+        if (this.ordered.length < 2 * (n.end - n.start))
+          this.ordered = new Float64Array(2 * this.indices.length);
+        buildPackedByColumn(this.d, hist, this.indices, n.start, n.end, this.packed, this.ordered);
       }
-      buildHistogram(this.d, 1, hist, this.indices, 0, n.end, this.gh, null, k);
-      this.rootCounts = new Float64Array(hist.length / 3);
-      for (let j = 0; j < this.rootCounts.length; j++) this.rootCounts[j] = hist[3 * j + 2]!;
-      this.rootRows = this.currentRows;
-      return;
-    }
-    if (this.channels === 1 && features === null && true) {
-      if (this.ordered.length < 2 * (n.end - n.start))
-        this.ordered = new Float64Array(2 * this.indices.length);
-      buildHistogramByColumn(this.d, hist, this.indices, n.start, n.end, this.gh, this.ordered);
       return;
     }
     buildHistogram(this.d, this.channels, hist, this.indices, n.start, n.end, this.gh, features, k);
   }
 
+  /**
+   * One channel over all features: hessians packed with row counts (see `Packed`), or null when
+   * the total hessian is too large to leave the count exact.
+   */
+  private pack(rows: Uint32Array, gh: Float64Array): Packed | null {
+    let total = 0;
+    for (let i = 0; i < rows.length; i++) total += gh[2 * rows[i]! + 1]!;
+    const unit = total > 0 ? 2 ** Math.ceil(Math.log2(2 * total)) : 1;
+    if (!Number.isFinite(unit) || unit * (rows.length + 1) > 2 ** 50) return null;
+    const n = gh.length;
+    if (this.packedBuffer.length < n) this.packedBuffer = new Float64Array(n);
+    const out = this.packedBuffer;
+    for (let i = 0; i < n; i += 2) {
+      out[i] = gh[i]!;
+      out[i + 1] = gh[i + 1]! + unit;
+    }
+    return { gh: out, unit };
+  }
+
   /** The current tree's gradients and hessians. */
   private gh: Float64Array = new Float64Array(0);
+  private packed: Packed | null = null;
+  private packedBuffer = new Float64Array(0);
+  /** A child's packed gradients in its row order. */
   private ordered = new Float64Array(0);
-  private currentRows: Uint32Array | null = null;
-  private rootRows: Uint32Array | null = null;
-  private rootCounts: Float64Array | null = null;
 
   /** Sets `n.split` to the best split with a positive gain, if any; `hist` is n's if already built. */
   private findSplit(n: Node, hist: Float64Array | null): void {
