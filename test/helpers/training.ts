@@ -5,10 +5,13 @@ import { multipart } from './multipart.js';
 
 export const SCRIPTED_TRAINER = new URL('../fixtures/trainers/scripted.ts', import.meta.url).href;
 
-/** Short leases and backoffs so durability tests take seconds, not minutes. */
+/**
+ * Short leases and backoffs so durability tests take seconds, not minutes; the lease still outlasts
+ * a few seconds of a starved event loop on a busy test machine.
+ */
 export const FAST_WORKERS = {
   count: 1,
-  lease_seconds: 2,
+  lease_seconds: 5,
   heartbeat_seconds: 1,
   backoff_base_seconds: 1,
   backoff_max_seconds: 2,
@@ -100,7 +103,7 @@ export async function waitForJob(
   id: string,
   done: (job: { state: string; [k: string]: unknown }) => boolean = (j) =>
     ['succeeded', 'failed', 'cancelled'].includes(j.state),
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ) {
   const until = Date.now() + timeoutMs;
   for (;;) {

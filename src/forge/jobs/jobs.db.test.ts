@@ -233,6 +233,30 @@ describe('logs and metrics', () => {
     expect(rest.map((l) => l.message)).toEqual(['l2', 'l3', 'l4']);
   });
 
+  it('writes a burst larger than one statement can carry', async () => {
+    const j = await job();
+    const points = Array.from({ length: 12_000 }, (_, i) => ({
+      jobId: j.id,
+      attempt: 1,
+      name: 'loss',
+      step: i,
+      value: 1 / (i + 1),
+      at: T0,
+    }));
+    await repo.appendMetrics(points);
+    expect(await repo.metrics(j.id, 1)).toHaveLength(12_000);
+    const lines = await repo.appendLogs(
+      Array.from({ length: 14_000 }, (_, i) => ({
+        jobId: j.id,
+        attempt: 1,
+        level: 'info' as const,
+        message: `${i}`,
+        at: T0,
+      })),
+    );
+    expect(lines.map((l) => l.message)).toEqual(Array.from({ length: 14_000 }, (_, i) => `${i}`));
+  });
+
   it('keeps metric series per attempt in step order', async () => {
     const j = await job();
     await repo.appendMetrics([

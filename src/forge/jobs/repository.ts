@@ -31,6 +31,12 @@ export type HeldUpdate = Partial<
 
 const add = (at: Date, ms: number) => new Date(at.getTime() + ms);
 
+/** PostgreSQL takes at most 65535 parameters per statement: a second's burst is written in parts. */
+const ROWS_PER_INSERT = 1000;
+function* chunks<T>(rows: T[]): Generator<T[]> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) yield rows.slice(i, i + ROWS_PER_INSERT);
+}
+
 export function createJobRepository(db: Db) {
   /** The job while `owner` holds its lease: the condition every worker update carries. */
   const held = (id: string, owner: string) =>
@@ -140,12 +146,16 @@ export function createJobRepository(db: Db) {
       return r;
     },
 
-    /** Puts a held job back in the queue and gives its attempt back (shutdown, stopped worker). */
-    async release(id: string, owner: string, now: Date): Promise<JobRow | undefined> {
+    /**
+     * Puts a held job back in the queue and gives its attempt back (shutdown, stopped worker). With
+     * `holdUntil`, no worker claims it before then unless `unhold` lets it go earlier.
+     */
+    async release(id: string, owner: string, now: Date, holdUntil?: Date): Promise<JobRow | undefined> {
       const [r] = await db
         .update(trainingJobs)
         .set({
           state: 'queued',
+          nextAttemptAt: holdUntil ?? null,
           attempts: sql`greatest(${trainingJobs.attempts} - 1, 0)`,
           leaseOwner: null,
           leaseExpiresAt: null,
@@ -156,6 +166,16 @@ export function createJobRepository(db: Db) {
           updatedAt: now,
         })
         .where(held(id, owner))
+        .returning();
+      return r;
+    },
+
+    /** Lets a queued job that was held back be claimed now. */
+    async unhold(id: string, now: Date): Promise<JobRow | undefined> {
+      const [r] = await db
+        .update(trainingJobs)
+        .set({ nextAttemptAt: null, updatedAt: now })
+        .where(and(eq(trainingJobs.id, id), eq(trainingJobs.state, 'queued')))
         .returning();
       return r;
     },
@@ -235,8 +255,10 @@ export function createJobRepository(db: Db) {
     },
 
     async appendLogs(rows: NewLog[]): Promise<LogRow[]> {
-      if (rows.length === 0) return [];
-      return db.insert(trainingJobLogs).values(rows).returning();
+      const out: LogRow[] = [];
+      for (const part of chunks(rows))
+        out.push(...(await db.insert(trainingJobLogs).values(part).returning()));
+      return out;
     },
 
     /** Log lines after id `after`, oldest first. */
@@ -250,7 +272,7 @@ export function createJobRepository(db: Db) {
     },
 
     async appendMetrics(rows: NewMetric[]): Promise<void> {
-      if (rows.length > 0) await db.insert(trainingJobMetrics).values(rows);
+      for (const part of chunks(rows)) await db.insert(trainingJobMetrics).values(part);
     },
 
     /** Metric points of one attempt (the latest when absent), by name then step. */

@@ -39,6 +39,13 @@ export interface TrainingServiceDeps {
   onDispatched?: ((row: JobRow) => Promise<void>) | undefined;
 }
 
+/**
+ * A new job is not claimable until it is recorded and announced, so job.queued always comes before
+ * job.running, even for a worker that polls in between. Should the node die in that moment, the
+ * job is simply claimed this much later.
+ */
+export const HOLD_MS = 30_000;
+
 const isAdmin = (ctx: RequestContext) => ctx.principal?.role === 'admin';
 
 const invalidSpec = (errors: FieldError[]) =>
@@ -107,6 +114,8 @@ export function createTrainingService(deps: TrainingServiceDeps) {
         priority: spec.priority,
         maxAttempts: spec.resources.max_attempts ?? s.max_attempts,
         timeoutSeconds: spec.resources.timeout_seconds ?? s.default_timeout_seconds,
+        // Held back until announced (see HOLD_MS).
+        nextAttemptAt: new Date(now.getTime() + HOLD_MS),
         createdAt: now,
         updatedAt: now,
       });
@@ -123,8 +132,9 @@ export function createTrainingService(deps: TrainingServiceDeps) {
         },
       });
       await deps.events.job(row, 'job.queued');
+      const ready = (await deps.repo.unhold(row.id, deps.now())) ?? row;
       deps.dispatch.announce(row.id);
-      return toTrainingJob(row);
+      return toTrainingJob(ready);
     },
 
     async get(ctx: RequestContext, id: string): Promise<TrainingJob> {

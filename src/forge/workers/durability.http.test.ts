@@ -90,7 +90,7 @@ describe('durability', () => {
     );
     expect(claimed?.id).toBe(job.job_id);
     await scale(1);
-    const requeued = await waitForJob(t, dev.token, job.job_id, (j) => j.state !== 'running', 10_000);
+    const requeued = await waitForJob(t, dev.token, job.job_id, (j) => j.state !== 'running', 30_000);
     expect(requeued).toMatchObject({ state: 'retrying', attempts: 1, error: { code: 'worker_lost' } });
     const done = await waitForJob(t, dev.token, job.job_id);
     expect(done).toMatchObject({ state: 'succeeded', attempts: 2 });

@@ -9,6 +9,7 @@ import type { JobEvents } from '../jobs/events.js';
 import type { DatasetFiles } from '../jobs/ports.js';
 import type { JobRegistration } from '../jobs/register.js';
 import type { HeldUpdate, JobRepository, JobRow, NewLog, NewMetric } from '../jobs/repository.js';
+import { HOLD_MS } from '../jobs/service.js';
 import { type TrainingSpec, trainingSpec } from '../jobs/spec.js';
 import { afterFailure, estimateEta, type RetryPolicy } from '../jobs/state.js';
 import type { JobError, JobResult } from '../jobs/tables.js';
@@ -123,6 +124,15 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
     if (logLines >= MAX_LOG_LINES) return void logsLeftOut++;
     logLines++;
     addLog(level, message);
+  };
+  /** Said before the job's final state is written, so whoever sees that state reads every line. */
+  const noteLeftOut = () => {
+    if (logsLeftOut === 0) return;
+    addLog(
+      'warn',
+      `${logsLeftOut} more lines of the trainer were left out (at most ${MAX_LOG_LINES} per attempt)`,
+    );
+    logsLeftOut = 0;
   };
   const progressSet = (): HeldUpdate => ({
     progress: fraction * 100,
@@ -247,6 +257,7 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
         addLog('info', `Registered as version ${result.version} of ${result.model_name}`);
       } else addLog('info', 'Not registered (register: false); the fitted pipeline is kept');
     }
+    noteLeftOut();
     await flush();
     fraction = 1;
     const final = result;
@@ -275,11 +286,7 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
   } finally {
     for (const t of timers) clearInterval(t);
     stop.removeEventListener('abort', onStop);
-    if (logsLeftOut > 0)
-      addLog(
-        'warn',
-        `${logsLeftOut} more lines of the trainer were left out (at most ${MAX_LOG_LINES} per attempt)`,
-      );
+    noteLeftOut();
     await flush();
   }
 
@@ -288,12 +295,18 @@ export async function runJob(deps: RunJobDeps, claimed: JobRow, workerId: string
       addLog('warn', reason === 'cancel' ? 'Cancelled' : 'The job is no longer held by this worker');
       return;
     }
+    noteLeftOut();
     if (reason === 'release') {
       addLog('warn', 'Stopped: the job goes back to the queue');
       await flush();
-      const row = await serial(() => deps.repo.release(jobId, workerId, deps.now()));
+      // Held back like a new job, so its job.queued comes before another worker's job.running.
+      const now = deps.now();
+      const row = await serial(() =>
+        deps.repo.release(jobId, workerId, now, new Date(now.getTime() + HOLD_MS)),
+      );
       if (row) {
         await deps.events.job(row, 'job.queued');
+        await deps.repo.unhold(jobId, deps.now());
         deps.dispatch.announce(jobId);
       }
       return;
