@@ -1,4 +1,4 @@
-import { mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileDownloadInfo, HubApiError } from '@huggingface/hub';
 import { AppError } from '../../platform/errors.js';
@@ -9,8 +9,7 @@ import {
   HubProtocolError,
   InsufficientDiskSpaceError,
 } from './errors.js';
-import { type ExpectedHash, expectedDigest, FileHasher, hashFile } from './file-hash.js';
-import { HashedWriter } from './hashed-writer.js';
+import { type ExpectedHash, FileHasher, hashFile } from './file-hash.js';
 import { chunksOf, getBytes } from './http-get.js';
 import { type ProgressListener, ProgressTracker } from './progress.js';
 import { localPathFor } from './repo-path.js';
@@ -18,6 +17,14 @@ import { RetryableError, type RetryPolicy, withRetry } from './retry.js';
 
 /** Suffix of a file still being downloaded; a verified file is renamed to its real name. */
 export const PARTIAL_SUFFIX = '.polar-partial';
+
+/** Bytes gathered before one write: fewer syscalls than writing every network chunk. */
+const WRITE_BATCH = 1024 * 1024;
+/**
+ * Written bytes are flushed to disk in the background every this many bytes, so the fdatasync
+ * that must follow the last write finds little left to do instead of the whole file.
+ */
+export const SYNC_EVERY = 32 * 1024 * 1024;
 
 export interface DownloadDeps {
   idleTimeoutMs: number;
@@ -67,7 +74,7 @@ export async function downloadRepoFile(p: DownloadParams): Promise<DownloadResul
 
   if ((await sizeOf(target)) === file.size) {
     const { digest, sha256 } = await hashFile(target, file);
-    if (digest === expectedDigest(file)) {
+    if (digest === new FileHasher(file).expected) {
       return { path: target, bytes: file.size, resumedFrom: file.size, sha256 };
     }
   }
@@ -81,27 +88,24 @@ export async function downloadRepoFile(p: DownloadParams): Promise<DownloadResul
   await checkDiskSpace(dirname(target), file.size - offset + p.deps.diskReserveBytes, p.deps.statfs);
 
   const hasher = new FileHasher(file);
+  await hasher.catchUp(partial, offset);
   const tracker = new ProgressTracker(file.path, file.size, offset, p.onProgress);
   const resumedFrom = offset;
-  try {
-    await hasher.catchUp(partial, offset);
-    // Each attempt reports a cancel itself; this catch covers a cancel during the wait between attempts.
-    await withRetry(p.retry, p.signal, (markProgress) =>
-      attempt(p, partial, hasher, tracker, markProgress),
-    ).catch((err) => {
-      if (p.signal?.aborted) throw new DownloadCancelledError(file.path);
-      throw err;
-    });
-    const size = await sizeOf(partial);
-    if (size !== file.size) {
-      await rm(partial, { force: true });
-      throw new DownloadVerificationError(file.path, 'size', String(file.size), String(size));
-    }
-  } catch (err) {
-    hasher.dispose();
+
+  // Each attempt reports a cancel itself; this catch covers a cancel during the wait between attempts.
+  await withRetry(p.retry, p.signal, (markProgress) =>
+    attempt(p, partial, hasher, tracker, markProgress),
+  ).catch((err) => {
+    if (p.signal?.aborted) throw new DownloadCancelledError(file.path);
     throw err;
+  });
+
+  const size = await sizeOf(partial);
+  if (size !== file.size) {
+    await rm(partial, { force: true });
+    throw new DownloadVerificationError(file.path, 'size', String(file.size), String(size));
   }
-  const { digest, sha256 } = await hasher.finish();
+  const { digest, sha256 } = hasher.finish();
   if (digest !== hasher.expected) {
     await rm(partial, { force: true });
     throw new DownloadVerificationError(file.path, hasher.check, hasher.expected, digest);
@@ -174,9 +178,9 @@ async function attempt(
         String(offset + Number(length)),
       );
     }
-    await receive(chunksOf(res.body), partial, offset, hasher, file.size, (written) => {
+    await receive(chunksOf(res.body), partial, offset, hasher, file.size, () => {
       timer.refresh();
-      tracker.update(written);
+      tracker.update(hasher.bytes);
       markProgress();
     });
   } catch (err) {
@@ -198,31 +202,127 @@ async function receive(
   offset: number,
   hasher: FileHasher,
   size: number,
-  onWrite: (written: number) => void,
+  onWrite: () => void,
 ): Promise<void> {
   const fh = await open(partial, offset === 0 ? 'w' : 'a');
-  const writer = new HashedWriter(fh, partial, hasher, offset, onWrite);
+  const syncer = new BackgroundSync(fh, SYNC_EVERY);
+  let batch: Buffer[] = [];
+  let batched = 0;
+  // At most one write in flight: the next batch is read from the network while the previous one is
+  // written, instead of leaving the socket paused (and the hub stalled) during every write. Writes
+  // still land in order, because each starts only after the one before it finished.
+  let inFlight: Promise<void> | undefined;
+  const settle = async () => {
+    const pending = inFlight;
+    inFlight = undefined;
+    try {
+      await pending;
+    } catch (err) {
+      // The hash ran ahead of a write that failed: it restarts from what the disk really holds.
+      await hasher.catchUp(partial, (await fh.stat()).size);
+      throw err;
+    }
+  };
+  const flush = async () => {
+    await settle();
+    if (batched === 0) return;
+    const data = batch;
+    batch = [];
+    batched = 0;
+    // One writev, no copy into a single buffer. It runs on the thread pool while this thread
+    // hashes the same (unchanging) chunks.
+    inFlight = writeAll(fh, data).then(() => {
+      syncer.wrote(batchBytes(data));
+      onWrite();
+    });
+    for (const chunk of data) hasher.update(chunk);
+  };
   try {
     for await (const chunk of body) {
-      if (hasher.bytes + writer.buffered + chunk.length > size) {
+      if (hasher.bytes + batched + chunk.length > size) {
         throw new HubProtocolError(`the hub sent more than the ${size} bytes it listed`);
       }
-      await writer.push(chunk);
+      batch.push(chunk);
+      batched += chunk.length;
+      if (batched >= WRITE_BATCH) await flush();
     }
-    if (hasher.bytes + writer.buffered === size) await writer.sync();
-    else await writer.flush();
+    await flush();
+    await settle();
+    await syncer.settle();
+    if (hasher.bytes === size) await fh.datasync();
   } catch (err) {
-    // Bytes that arrived are kept for the next attempt, except after a protocol error, whose
-    // buffered bytes are suspect; either way the hasher must agree with the file afterwards.
-    if (!(err instanceof HubProtocolError)) await writer.flush().catch(() => undefined);
+    if (!(err instanceof HubProtocolError)) {
+      await flush();
+      await settle();
+    } else {
+      // Bytes already handed to a write stay on disk; the hasher must agree with them.
+      await settle().catch(() => undefined);
+    }
     throw err;
   } finally {
-    try {
-      await writer.settle();
-    } finally {
-      await fh.close();
-    }
+    await syncer.settle().catch(() => undefined);
+    await fh.close();
   }
+}
+
+const batchBytes = (chunks: Buffer[]) => chunks.reduce((n, c) => n + c.length, 0);
+
+/**
+ * Starts an fdatasync whenever `every` more bytes were written since the last one began, at most
+ * one at a time; it runs on the thread pool while the download goes on.
+ */
+export class BackgroundSync {
+  private pending = 0;
+  private running: Promise<void> | undefined;
+  private failure: unknown;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly every: number,
+  ) {}
+
+  wrote(bytes: number): void {
+    this.pending += bytes;
+    if (this.running || this.pending < this.every) return;
+    this.pending = 0;
+    this.running = this.fh.datasync().then(
+      () => {
+        this.running = undefined;
+      },
+      (err) => {
+        this.failure ??= err;
+        this.running = undefined;
+      },
+    );
+  }
+
+  /** Waits for the flush in progress; throws if one failed. */
+  async settle(): Promise<void> {
+    await this.running;
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/** writev may write less than asked (as write may); the rest follows until all of it is on disk. */
+async function writeAll(fh: FileHandle, chunks: Buffer[]): Promise<void> {
+  let rest = chunks;
+  while (rest.length > 0) {
+    const { bytesWritten } = await fh.writev(rest);
+    if (bytesWritten === 0) throw new Error('writev wrote nothing');
+    rest = dropBytes(rest, bytesWritten);
+  }
+}
+
+function dropBytes(chunks: Buffer[], count: number): Buffer[] {
+  let left = count;
+  let i = 0;
+  while (i < chunks.length && left >= (chunks[i] as Buffer).length) {
+    left -= (chunks[i] as Buffer).length;
+    i++;
+  }
+  const rest = chunks.slice(i);
+  if (left > 0 && rest[0]) rest[0] = rest[0].subarray(left);
+  return rest;
 }
 
 async function sizeOf(path: string): Promise<number> {

@@ -1,5 +1,5 @@
-import { open } from 'node:fs/promises';
-import { RemoteHash } from './hash-worker.js';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 
 /** The hash a hub listing gives for a file: sha256 of the content for LFS, git blob sha1 otherwise. */
 export interface ExpectedHash {
@@ -8,68 +8,54 @@ export interface ExpectedHash {
   sha256: string | undefined;
 }
 
-/** The digest a verified download of `file` has: the hub's sha256, or its git blob sha1. */
-export const expectedDigest = (file: ExpectedHash) => (file.sha256 ?? file.gitOid).toLowerCase();
-
-/** Bytes read from disk per hash update when a file is hashed again (resume, existing file). */
-const READ_SLOT = 1024 * 1024;
-
 /**
  * Hashes a file as it is written, so verification needs no second pass; a resumed download first
  * catches up on the bytes already in its partial file. A file checked by git sha1 is also hashed
  * with sha256 in the same pass: the artifact store names blobs by sha256, and a digest taken over
  * the verified bytes spares the store reading the file again.
- *
- * The hashing runs on the hash worker (see hash-worker.ts): `update` takes a view on shared memory
- * and resolves once those bytes are hashed. Updates apply in the order they were called; `bytes`
- * counts what was handed over, hashed or not yet.
  */
 export class FileHasher {
   readonly check: 'sha256' | 'git_sha1';
   readonly expected: string;
-  private hash!: RemoteHash;
+  private hash!: Hash;
+  private contentHash: Hash | undefined;
   bytes = 0;
 
   constructor(private readonly file: ExpectedHash) {
     this.check = file.sha256 ? 'sha256' : 'git_sha1';
-    this.expected = expectedDigest(file);
+    this.expected = (file.sha256 ?? file.gitOid).toLowerCase();
     this.reset();
   }
 
   reset(): void {
-    this.hash?.drop();
+    this.hash = createHash(this.check === 'sha256' ? 'sha256' : 'sha1');
     // git hashes a header with the declared size; a wrong size then fails the size check first.
-    this.hash =
-      this.check === 'sha256'
-        ? new RemoteHash(['sha256'])
-        : new RemoteHash(['sha1', 'sha256'], `blob ${this.file.size}\0`);
+    if (this.check === 'git_sha1') this.hash.update(`blob ${this.file.size}\0`);
+    this.contentHash = this.check === 'git_sha1' ? createHash('sha256') : undefined;
     this.bytes = 0;
   }
 
-  /** Hashes `view` (shared memory, left unchanged until the promise settles). */
-  update(view: Uint8Array): Promise<void> {
-    this.bytes += view.length;
-    return this.hash.update(view);
+  update(chunk: Uint8Array): void {
+    this.hash.update(chunk);
+    this.contentHash?.update(chunk);
+    this.bytes += chunk.length;
   }
 
-  /** Resets, then reads the first `length` bytes of `path` into the hash. */
+  /** Reads the first `length` bytes of `path` into the hash (after a reset). */
   async catchUp(path: string, length: number): Promise<void> {
     this.reset();
-    if (length > 0) await hashFromDisk(this, path, length);
+    if (length === 0) return;
+    for await (const chunk of createReadStream(path, { start: 0, end: length - 1 }))
+      this.update(chunk as Buffer);
   }
 
   /**
    * `digest` is the one to compare with `expected`; `sha256` is the content's sha256, trustworthy
    * only once `digest` matched. Ends the hasher: call `reset` before hashing again.
    */
-  async finish(): Promise<{ digest: string; sha256: string }> {
-    const [digest = '', content] = await this.hash.digest();
-    return { digest, sha256: content ?? digest };
-  }
-
-  /** Ends the hasher without a digest, so the worker forgets its state. */
-  dispose(): void {
-    this.hash.drop();
+  finish(): { digest: string; sha256: string } {
+    const digest = this.hash.digest('hex');
+    return { digest, sha256: this.contentHash ? this.contentHash.digest('hex') : digest };
   }
 }
 
@@ -78,39 +64,6 @@ export async function hashFile(
   expected: ExpectedHash,
 ): Promise<{ digest: string; sha256: string }> {
   const hasher = new FileHasher(expected);
-  try {
-    await hashFromDisk(hasher, path, Number.POSITIVE_INFINITY);
-  } catch (err) {
-    hasher.dispose();
-    throw err;
-  }
+  for await (const chunk of createReadStream(path)) hasher.update(chunk as Buffer);
   return hasher.finish();
-}
-
-/**
- * Reads up to `length` bytes of `path` into `hasher`, two slots of shared memory taking turns: one
- * is read from disk while the worker hashes the other.
- */
-async function hashFromDisk(hasher: FileHasher, path: string, length: number): Promise<void> {
-  const fh = await open(path, 'r');
-  const slots = [0, 1].map(() => new Uint8Array(new SharedArrayBuffer(READ_SLOT)));
-  const hashing: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()];
-  try {
-    for (let at = 0, i = 0; at < length; i ^= 1) {
-      const slot = slots[i] as Uint8Array;
-      await hashing[i];
-      const { bytesRead } = await fh.read(slot, 0, Math.min(READ_SLOT, length - at), at);
-      if (bytesRead === 0) break;
-      // Observed right away so a failure while the other slot is read is not an unhandled rejection.
-      const p = hasher.update(slot.subarray(0, bytesRead));
-      p.catch(() => undefined);
-      hashing[i] = p;
-      at += bytesRead;
-    }
-    await Promise.all(hashing);
-  } finally {
-    // Closing waits for the other slot too: a read never lands in memory the worker is hashing.
-    await Promise.allSettled(hashing);
-    await fh.close();
-  }
 }
