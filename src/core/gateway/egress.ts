@@ -199,7 +199,8 @@ export function createEgressPolicy(opts: { allow: EgressAllowList; resolver?: Re
     try {
       url = new URL(text);
     } catch {
-      throw new EgressDenied(`'${text.slice(0, 200)}' is not a valid URL`);
+      // Not echoed: a malformed URL may still hold credentials the caller pasted into it.
+      throw new EgressDenied('it is not a valid URL');
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw new EgressDenied(`the scheme ${url.protocol} is not allowed; use http or https`);
