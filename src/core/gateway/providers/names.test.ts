@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { modelName } from '../../registry/schema.js';
-import { keyHint, registryNameFor } from './service.js';
+import { keyHint, registryNameFor } from './names.js';
 
 describe('keyHint', () => {
   it('shows at most the last 4 characters, fewer for short keys', () => {
