@@ -73,8 +73,8 @@ function featureThresholds(
 }
 
 /**
- * The binned rows in both layouts. Histograms read every feature of a row, so row-major keeps a
- * row in one cache line; partitioning reads one feature of many rows, so it gets a column.
+ * The binned rows in both layouts: by column for boosting's histograms and for partitioning (each
+ * reads a few features of many rows), by row for the forest's per-split feature draws.
  */
 export function applyBins(m: BinMapper, columns: readonly Float64Array[], n: number): BinnedData {
   const nf = columns.length;

@@ -9,7 +9,6 @@ import {
   type BinnedData,
   buildHistogram,
   buildPackedByColumn,
-  buildPackedByRow,
   nodeScore,
   type Packed,
   type SplitCandidate,
@@ -244,12 +243,9 @@ export class TreeGrower {
 
   private fill(n: Node, hist: Float64Array, features: Int32Array | null, k: number): void {
     if (this.packed && features === null) {
-      if (n.id === 0) buildPackedByRow(this.d, hist, this.indices, n.start, n.end, this.packed);
-      else {
-        if (this.ordered.length < 2 * (n.end - n.start))
-          this.ordered = new Float64Array(2 * this.indices.length);
-        buildPackedByColumn(this.d, hist, this.indices, n.start, n.end, this.packed, this.ordered);
-      }
+      if (this.ordered.length < 2 * (n.end - n.start))
+        this.ordered = new Float64Array(2 * this.indices.length);
+      buildPackedByColumn(this.d, hist, this.indices, n.start, n.end, this.packed, this.ordered);
       return;
     }
     buildHistogram(this.d, this.channels, hist, this.indices, n.start, n.end, this.gh, features, k);

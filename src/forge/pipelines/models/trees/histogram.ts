@@ -82,56 +82,11 @@ export interface Packed {
   unit: number;
 }
 
-/** Row-major over `indices[start..end)` (the root: rows in order, so reads stream). */
-export function buildPackedByRow(
-  d: BinnedData,
-  hist: Float64Array,
-  indices: Uint32Array,
-  start: number,
-  end: number,
-  p: Packed,
-): void {
-  const { binned, nf } = d;
-  const gh = p.gh;
-  const fstride = d.binStride * 3;
-  const nf4 = nf & ~3;
-  for (let i = start; i < end; i++) {
-    const idx = indices[i]!;
-    const gi = gh[2 * idx]!;
-    const hi = gh[2 * idx + 1]!;
-    const row = idx * nf;
-    let off = 0;
-    let f = 0;
-    // Four features per step give the CPU independent updates to overlap.
-    for (; f < nf4; f += 4) {
-      const q0 = off + binned[row + f]! * 3;
-      const q1 = off + fstride + binned[row + f + 1]! * 3;
-      const q2 = off + 2 * fstride + binned[row + f + 2]! * 3;
-      const q3 = off + 3 * fstride + binned[row + f + 3]! * 3;
-      hist[q0]! += gi;
-      hist[q0 + 1]! += hi;
-      hist[q1]! += gi;
-      hist[q1 + 1]! += hi;
-      hist[q2]! += gi;
-      hist[q2 + 1]! += hi;
-      hist[q3]! += gi;
-      hist[q3 + 1]! += hi;
-      off += 4 * fstride;
-    }
-    for (; f < nf; f++) {
-      const q = off + binned[row + f]! * 3;
-      hist[q]! += gi;
-      hist[q + 1]! += hi;
-      off += fstride;
-    }
-  }
-  unpackCounts(hist, d, p.unit);
-}
-
 /**
- * By columns over `indices[start..end)` (a child: scattered rows). The rows' packed values are
- * gathered once into `ordered`, then each feature's column (n bytes, small enough to stay in the
- * core's own cache) is read at the rows; row-major reads would touch the whole table.
+ * By columns over `indices[start..end)` (a node's rows, scattered below the root). The rows' packed values are
+ * gathered once into `ordered`; then four feature columns at a time (4 × n bytes, small enough to
+ * stay in the core's own cache) are read at the rows, one index read serving four updates.
+ * Row-major reads would touch the whole table; one column at a time re-reads the indices.
  */
 export function buildPackedByColumn(
   d: BinnedData,
@@ -151,26 +106,38 @@ export function buildPackedByColumn(
     ordered[2 * i + 1] = gh[2 * idx + 1]!;
   }
   const fstride = d.binStride * 3;
-  const m4 = m & ~3;
-  for (let f = 0; f < nf; f++) {
+  let f = 0;
+  for (; f + 4 <= nf; f += 4) {
+    const c0 = f * n;
+    const c1 = c0 + n;
+    const c2 = c1 + n;
+    const c3 = c2 + n;
+    const o0 = f * fstride;
+    const o1 = o0 + fstride;
+    const o2 = o1 + fstride;
+    const o3 = o2 + fstride;
+    for (let i = 0; i < m; i++) {
+      const idx = indices[start + i]!;
+      const g = ordered[2 * i]!;
+      const h = ordered[2 * i + 1]!;
+      const q0 = o0 + byColumn[c0 + idx]! * 3;
+      const q1 = o1 + byColumn[c1 + idx]! * 3;
+      const q2 = o2 + byColumn[c2 + idx]! * 3;
+      const q3 = o3 + byColumn[c3 + idx]! * 3;
+      hist[q0]! += g;
+      hist[q0 + 1]! += h;
+      hist[q1]! += g;
+      hist[q1 + 1]! += h;
+      hist[q2]! += g;
+      hist[q2 + 1]! += h;
+      hist[q3]! += g;
+      hist[q3 + 1]! += h;
+    }
+  }
+  for (; f < nf; f++) {
     const off = f * fstride;
     const col = f * n;
-    let i = 0;
-    for (; i < m4; i += 4) {
-      const q0 = off + byColumn[col + indices[start + i]!]! * 3;
-      const q1 = off + byColumn[col + indices[start + i + 1]!]! * 3;
-      const q2 = off + byColumn[col + indices[start + i + 2]!]! * 3;
-      const q3 = off + byColumn[col + indices[start + i + 3]!]! * 3;
-      hist[q0]! += ordered[2 * i]!;
-      hist[q0 + 1]! += ordered[2 * i + 1]!;
-      hist[q1]! += ordered[2 * i + 2]!;
-      hist[q1 + 1]! += ordered[2 * i + 3]!;
-      hist[q2]! += ordered[2 * i + 4]!;
-      hist[q2 + 1]! += ordered[2 * i + 5]!;
-      hist[q3]! += ordered[2 * i + 6]!;
-      hist[q3 + 1]! += ordered[2 * i + 7]!;
-    }
-    for (; i < m; i++) {
+    for (let i = 0; i < m; i++) {
       const q = off + byColumn[col + indices[start + i]!]! * 3;
       hist[q]! += ordered[2 * i]!;
       hist[q + 1]! += ordered[2 * i + 1]!;
