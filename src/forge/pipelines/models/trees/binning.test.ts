@@ -57,7 +57,7 @@ describe('binning', () => {
           });
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 200, examples: [[[1e300, Number.MAX_VALUE, Number.POSITIVE_INFINITY], 3]] },
     );
   });
 });

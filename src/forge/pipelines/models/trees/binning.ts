@@ -37,6 +37,9 @@ export function fitBins(columns: readonly Float64Array[], n: number, maxBins: nu
   return { thresholds, missingBin: maxBins, stride: maxBins + 1 };
 }
 
+/** Halfway between two values without overflowing near ±Number.MAX_VALUE. */
+const midpoint = (a: number, b: number) => a / 2 + b / 2;
+
 function featureThresholds(
   col: Float64Array,
   rows: Uint32Array | undefined,
@@ -57,13 +60,16 @@ function featureThresholds(
   for (let i = 0; i < k && distinct.size <= maxBins; i++) distinct.add(values[i]!);
   if (distinct.size <= maxBins) {
     const d = Float64Array.from(distinct).sort();
-    for (let i = 1; i < d.length; i++) out.push((d[i - 1]! + d[i]!) / 2);
+    for (let i = 1; i < d.length; i++) {
+      const t = midpoint(d[i - 1]!, d[i]!);
+      if (out.length === 0 || t > out[out.length - 1]!) out.push(t);
+    }
   } else {
     const sorted = values.subarray(0, k).sort();
     for (let b = 1; b < maxBins; b++) {
       const pos = (b / maxBins) * (k - 1);
       const lo = Math.floor(pos);
-      const t = (sorted[lo]! + sorted[Math.min(lo + 1, k - 1)]!) / 2;
+      const t = midpoint(sorted[lo]!, sorted[Math.min(lo + 1, k - 1)]!);
       if (out.length === 0 || t > out[out.length - 1]!) out.push(t);
     }
   }
