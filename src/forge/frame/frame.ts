@@ -24,9 +24,7 @@ export function column(frame: Frame, name: string): Column | undefined {
 /** A frame with `replace` columns swapped in by name (or appended) and `drop` removed. */
 export function withColumns(frame: Frame, replace: readonly Column[], drop: readonly string[] = []): Frame {
   const byName = new Map(replace.map((c) => [c.name, c]));
-  const kept = frame.columns
-    .filter((c) => !drop.includes(c.name))
-    .map((c) => byName.get(c.name) ?? c);
+  const kept = frame.columns.filter((c) => !drop.includes(c.name)).map((c) => byName.get(c.name) ?? c);
   const added = replace.filter((c) => !frame.columns.some((f) => f.name === c.name));
   return { length: frame.length, columns: [...kept, ...added] };
 }
