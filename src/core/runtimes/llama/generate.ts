@@ -1,6 +1,6 @@
 import type { LlamaContextSequence } from 'node-llama-cpp';
+import { TextChannel } from '../text-channel.js';
 import type { FinishReason, GenerateEvent, GenerateRequest, TokenUsage } from '../types.js';
-import { TextChannel } from './channel.js';
 import { toFinishReason } from './params.js';
 import { type GenerationPlan, type LlamaTarget, planGeneration, runGeneration } from './plan.js';
 import type { Pool } from './pool.js';

@@ -12,6 +12,7 @@ import {
   Tensor,
   TextStreamer,
 } from '@huggingface/transformers';
+import { TextChannel } from '../text-channel.js';
 import {
   type ChatMessage,
   type FinishReason,
@@ -22,7 +23,6 @@ import {
 } from '../types.js';
 import { type SamplingOptions, sampleToken } from './sampling.js';
 import { firstStop, StopFilter, stopWindowTokens } from './stop.js';
-import { TextChannel } from './text-channel.js';
 
 type Random = InstanceType<typeof random.Random>;
 

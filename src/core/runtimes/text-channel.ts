@@ -1,6 +1,7 @@
 /**
- * Hands text pieces from node-llama-cpp's callbacks to one async reader, in order. Pieces that pile
- * up while the reader is busy come out joined, so a slow reader costs one event, not one per token.
+ * Hands text pieces from a runtime's callbacks (node-llama-cpp, transformers.js streamers) to one
+ * async reader, in order. Pieces that pile up while the reader is busy come out joined, so a slow
+ * reader costs one event, not one per token.
  */
 export class TextChannel implements AsyncIterable<string> {
   private pending: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TextChannel } from './channel.js';
+import { TextChannel } from './text-channel.js';
 
 describe('text channel', () => {
   it('delivers pieces in order and ends', async () => {
