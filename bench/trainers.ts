@@ -66,11 +66,18 @@ interface Row {
   sklearnThreads: Timing | null;
 }
 
-function dataSets(rows: number, features: number) {
-  const test = Math.round(rows / 5);
-  const cls = splitAt(nonlinearClassification({ n: rows + test, features, seed: 42, noise: 0.5 }), rows);
-  const reg = splitAt(smoothRegression({ n: rows + test, features, seed: 43, noise: 0.5 }), rows);
-  return { cls, reg };
+/** Train and held-out rows (a fifth more), generated from a fixed seed. */
+function dataSet(
+  kind: 'classification' | 'regression',
+  rows: number,
+  features: number,
+): [Synthetic, Synthetic] {
+  const n = rows + Math.round(rows / 5);
+  const s =
+    kind === 'classification'
+      ? nonlinearClassification({ n, features, seed: 42, noise: 0.5 })
+      : smoothRegression({ n, features, seed: 43, noise: 0.5 });
+  return splitAt(s, rows);
 }
 
 function toCsv(s: Synthetic): string {
@@ -176,58 +183,68 @@ export async function benchTrainers(opts: TrainersOptions = {}): Promise<Section
   const features = opts.features ?? 20;
   const repeats = opts.repeats ?? 3;
   const python = opts.python ?? '/usr/bin/python3';
-  const { cls, reg } = dataSets(rows, features);
   const load = loadavg().map((n) => n.toFixed(2));
   const binary = (s: Synthetic): Target => ({ task: 'classification', values: s.y, labels: ['0', '1'] });
-  const results: Row[] = [
-    {
-      model: 'gbdt_classifier',
-      data: `${rows}×${features} nonlinear`,
-      metric: 'accuracy',
-      polar: await timeFit(
-        gbdtClassifier,
-        cls[0],
-        cls[1],
-        binary(cls[0]),
-        gbdtClassifier.config.parse(GBDT),
-        accuracy,
-        repeats,
-      ),
-      sklearn1: null,
-      sklearnThreads: null,
-    },
-    {
-      model: 'gbdt_regressor',
-      data: `${rows}×${features} smooth`,
-      metric: 'R²',
-      // biome-ignore format: one call
-      polar: await timeFit(gbdtRegressor, reg[0], reg[1], { task: 'regression', values: reg[0].y }, gbdtRegressor.config.parse(GBDT), r2, repeats),
-      sklearn1: null,
-      sklearnThreads: null,
-    },
-    {
-      model: 'logistic_regression',
-      data: `${rows}×${features} nonlinear`,
-      metric: 'accuracy',
-      // biome-ignore format: one call
-      polar: await timeFit(logisticRegression, cls[0], cls[1], binary(cls[0]), logisticRegression.config.parse({}), accuracy, repeats),
-      sklearn1: null,
-      sklearnThreads: null,
-    },
-  ];
-  const args = {
-    gbdt: GBDT,
+  const row = (model: string, data: string, metric: Row['metric'], polar: Timing): Row => ({
+    model,
+    data: `${rows}×${features} ${data}`,
+    metric,
+    polar,
+    sklearn1: null,
+    sklearnThreads: null,
+  });
+  // One data set in memory at a time, as a training process would hold it.
+  let cls: [Synthetic, Synthetic] | null = dataSet('classification', rows, features);
+  const gbdtCls = await timeFit(
+    gbdtClassifier,
+    cls[0],
+    cls[1],
+    binary(cls[0]),
+    gbdtClassifier.config.parse(GBDT),
+    accuracy,
     repeats,
-    cls: csvFiles('classification', cls, rows, features),
-    reg: csvFiles('regression', reg, rows, features),
-  };
+  );
+  const logistic = await timeFit(
+    logisticRegression,
+    cls[0],
+    cls[1],
+    binary(cls[0]),
+    logisticRegression.config.parse({}),
+    accuracy,
+    repeats,
+  );
+  const clsFiles = csvFiles('classification', cls, rows, features);
+  cls = null;
+  let reg: [Synthetic, Synthetic] | null = dataSet('regression', rows, features);
+  const regTarget: Target = { task: 'regression', values: reg[0].y };
+  const gbdtReg = await timeFit(
+    gbdtRegressor,
+    reg[0],
+    reg[1],
+    regTarget,
+    gbdtRegressor.config.parse(GBDT),
+    r2,
+    repeats,
+  );
+  const regFiles = csvFiles('regression', reg, rows, features);
+  reg = null;
+  const results: Row[] = [
+    row('gbdt_classifier', 'nonlinear', 'accuracy', gbdtCls),
+    row('gbdt_regressor', 'smooth', 'R²', gbdtReg),
+    row('logistic_regression', 'nonlinear', 'accuracy', logistic),
+  ];
+  const args = { gbdt: GBDT, repeats, cls: clsFiles, reg: regFiles };
   const notes = [
     `Times are wall / CPU seconds, best of ${repeats}; scores on ${Math.round(rows / 5)} held-out rows. Load average at start ${load.join(' / ')} on a shared machine: compare columns of the same run, not runs.`,
     'Boosting on both sides: 100 rounds, learning rate 0.1, max_depth 6, max_leaf_nodes 31, min_samples_leaf 20, 255 bins, no early stopping. Logistic regression: C = 1, L-BFGS (scikit-learn max_iter 200).',
-    "Forge trains on one thread. scikit-learn's OpenMP threads spin while they wait, so on a loaded machine its threaded run can be far slower than its single-threaded one.",
+    "Forge trains on one thread. scikit-learn's default-threads column is one fit per model: its OpenMP threads spin while they wait, so on a loaded machine that run can be far slower than its single-threaded one.",
   ];
   const one = sklearn(python, args, 1);
-  const many = opts.threaded === false ? { skipped: 'not run (--no-threaded)' } : sklearn(python, args, null);
+  // One threaded fit per model: on a busy machine each can take a minute of spinning threads.
+  const many =
+    opts.threaded === false
+      ? { skipped: 'not run (--no-threaded)' }
+      : sklearn(python, { ...args, repeats: 1 }, null);
   for (const [key, got] of [
     ['sklearn1', one],
     ['sklearnThreads', many],
