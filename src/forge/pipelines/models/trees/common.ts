@@ -89,3 +89,27 @@ export function requireRows(n: number, min: number, step: string): void {
   if (n < min)
     throw new StepError('not_enough_rows', `${step}: needs at least ${min} training rows, got ${n}`);
 }
+
+/**
+ * What every tree fit starts from: the feature columns, at least two rows, the class count
+ * (0 for regression) and per-row class weights (null when every row weighs 1).
+ */
+export function fitInputs(
+  step: string,
+  frame: Frame,
+  target: Target,
+  classWeight: ClassWeightConfig,
+): {
+  names: string[];
+  columns: Float64Array[];
+  classification: boolean;
+  k: number;
+  weights: Float64Array | null;
+} {
+  const { names, columns } = featureColumns(frame, step);
+  requireRows(frame.length, 2, step);
+  const classification = target.task === 'classification';
+  const k = classification ? classCount(target, step) : 0;
+  const weights = rowWeights(classWeight, target, k, step);
+  return { names, columns, classification, k, weights };
+}

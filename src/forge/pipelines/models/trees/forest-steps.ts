@@ -4,14 +4,7 @@ import type { Frame } from '../../../frame/frame.js';
 import { StepError } from '../../errors.js';
 import { defineModel } from '../../steps/util.js';
 import type { FitContext, ModelOutput, Target } from '../../types.js';
-import {
-  classCount,
-  classWeightConfig,
-  featureColumns,
-  fromProbabilities,
-  requireRows,
-  rowWeights,
-} from './common.js';
+import { classWeightConfig, featureColumns, fitInputs, fromProbabilities } from './common.js';
 import { fitForest } from './forest.js';
 import { accumulate, type PackedTrees, packTrees, treeJsonSchema, treeProblem } from './tree.js';
 
@@ -96,11 +89,12 @@ async function fitStep(
   cfg: ClassifierConfig | RegressorConfig,
   ctx: FitContext,
 ): Promise<Params> {
-  const { names, columns } = featureColumns(frame, step);
-  requireRows(frame.length, 2, step);
-  const classification = target.task === 'classification';
-  const k = classification ? classCount(target, step) : 0;
-  const weights = 'class_weight' in cfg ? rowWeights(cfg.class_weight, target, k, step) : null;
+  const { names, columns, classification, k, weights } = fitInputs(
+    step,
+    frame,
+    target,
+    'class_weight' in cfg ? cfg.class_weight : null,
+  );
   const model = await fitForest(
     columns,
     target.values,

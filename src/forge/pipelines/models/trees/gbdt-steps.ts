@@ -3,14 +3,7 @@ import { z } from 'zod';
 import type { Frame } from '../../../frame/frame.js';
 import { defineModel } from '../../steps/util.js';
 import type { FitContext, ModelOutput, Target } from '../../types.js';
-import {
-  classCount,
-  classWeightConfig,
-  featureColumns,
-  fromProbabilities,
-  requireRows,
-  rowWeights,
-} from './common.js';
+import { classWeightConfig, featureColumns, fitInputs, fromProbabilities } from './common.js';
 import { fitGbdt } from './gbdt.js';
 import { accumulate, type PackedTrees, packTrees, treeJsonSchema, treeProblem } from './tree.js';
 
@@ -103,11 +96,12 @@ async function fitStep(
   cfg: ClassifierConfig | RegressorConfig,
   ctx: FitContext,
 ): Promise<Params> {
-  const { names, columns } = featureColumns(frame, step);
-  requireRows(frame.length, 2, step);
-  const classification = target.task === 'classification';
-  const k = classification ? classCount(target, step) : 0;
-  const weights = 'class_weight' in cfg ? rowWeights(cfg.class_weight, target, k, step) : null;
+  const { names, columns, classification, k, weights } = fitInputs(
+    step,
+    frame,
+    target,
+    'class_weight' in cfg ? cfg.class_weight : null,
+  );
   const model = await fitGbdt(
     columns,
     target.values,
